@@ -1,0 +1,51 @@
+# circnn: two commands from a fresh clone.
+#   make demo   train, compress and run a block-circulant network end to end
+#   make test   the test suite (under 15 minutes on 2 cores)
+# Everything is installed from PyPI into .venv by `make install` (run by both).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.circnn-installed
+JOBS   ?= 2
+DEMO   ?= build/demo
+
+.PHONY: install test demo bench clean help
+
+help:
+	@echo "make demo    run circnn end to end (train, compress, infer) into $(DEMO)/"
+	@echo "make test    run the test suite"
+	@echo "make bench   run the benchmarks recorded in docs/ (slow)"
+	@echo "make install create or update $(VENV) from pyproject.toml"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "circnn needs Python 3.11 or newer, found " + sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(PY) -m pytest -n $(JOBS) -q
+
+demo: install
+	@mkdir -p $(DEMO)
+	$(VENV)/bin/circnn train --arch mlp --k 8 -o $(DEMO)/mlp-k8.npz
+	$(VENV)/bin/circnn train --arch mlp --k 1 --epochs 20 --quiet -o $(DEMO)/mlp-dense.npz
+	$(VENV)/bin/circnn compress -i $(DEMO)/mlp-dense.npz --k 8 -o $(DEMO)/mlp-dense-projected-k8.npz
+	$(VENV)/bin/circnn dataset --split test -o $(DEMO)/x_test.npy --labels $(DEMO)/y_test.npy
+	$(VENV)/bin/circnn infer --engine float -m $(DEMO)/mlp-k8.npz -i $(DEMO)/x_test.npy \
+		-o $(DEMO)/y_float.npy --labels $(DEMO)/y_test.npy --json $(DEMO)/infer-float.json
+	$(VENV)/bin/circnn infer --engine float -m $(DEMO)/mlp-dense-projected-k8.npz \
+		-i $(DEMO)/x_test.npy -o $(DEMO)/y_projected.npy --labels $(DEMO)/y_test.npy
+	@echo "demo outputs in $(DEMO)/"
+
+bench: install
+	@mkdir -p build/bench
+	$(VENV)/bin/circnn bench matmul --json build/bench/matmul.json
+	$(VENV)/bin/circnn bench accuracy --plot docs/img/accuracy.png --json build/bench/accuracy.json
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,65 @@
+"""``circnn bench``: benchmarks whose figures go to docs/ (not timed unit tests)."""
+
+from __future__ import annotations
+
+from . import options
+from .report import emit, progress, table
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="run a benchmark and report its figures",
+                       description="Benchmarks; their figures are recorded in docs/.")
+    bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    m = bsub.add_parser("matmul", help="golden block-circulant product versus dense BLAS matmul")
+    m.add_argument("--n", type=options.positive_int, default=4096, help="input features")
+    m.add_argument("--m", type=options.positive_int, default=4096, help="output features")
+    m.add_argument("--k", type=options.power_of_two_list, default=[64], help="block size")
+    m.add_argument("--batch", type=options.positive_int, default=256)
+    m.add_argument("--repeats", type=options.positive_int, default=5)
+    options.add_json(m)
+    m.set_defaults(run=run_matmul)
+    a = bsub.add_parser("accuracy", help="digits accuracy, dense versus block-circulant, seeds")
+    a.add_argument("--seeds", type=options.int_list, default=[1, 2, 3], metavar="S,S,S",
+                   help="training seeds (default 1,2,3)")
+    a.add_argument("--plot", metavar="FILE", help="also draw accuracy versus parameters (.png)")
+    options.add_json(a)
+    a.set_defaults(run=run_accuracy)
+
+
+def run_matmul(args) -> int:
+    from .bench_matmul import run_matmul_bench
+
+    r = run_matmul_bench(args.n, args.m, args.k[0], args.batch, args.repeats)
+    mib = 1 << 20
+    rows = [
+        ("block-circulant (FFT)", f"{1e3 * r['blockcirculant_seconds']:.1f}",
+         f"{r['blockcirculant_time_domain_weight_bytes'] / mib:.2f}",
+         f"{r['blockcirculant_peak_temp_bytes'] / mib:.1f}"),
+        ("dense (BLAS)", f"{1e3 * r['dense_seconds']:.1f}", f"{r['dense_weight_bytes'] / mib:.2f}",
+         f"{r['dense_peak_temp_bytes'] / mib:.1f}"),
+    ]
+    text = table(rows, ("product", "ms (best)", "weights MiB", "peak temp MiB"))
+    text += (f"\n\n{r['m']}x{r['n']}, k={r['k']}, batch {r['batch']}: "
+             f"{r['speedup']:.1f}x faster, {r['weight_memory_ratio']:.0f}x less weight memory, "
+             f"relative difference {r['relative_difference']:.1e}")
+    emit(args, text, r)
+    return 0
+
+
+def run_accuracy(args) -> int:
+    from .bench_accuracy import run_accuracy_bench
+
+    quiet = args.json == "-"
+    r = run_accuracy_bench(seeds=args.seeds, progress=lambda s: progress(s, quiet))
+    rows = [(e["name"], f"{100 * e['mean']:.2f}", f"{100 * e['std']:.2f}", e["parameters"],
+             e["dense_parameters"]) for e in r["results"]]
+    text = table(rows, ("network", "test acc. mean %", "std (pp)", "params", "dense params"))
+    text += f"\n\nseeds {r['seeds']}, {r['test_images']} test images (1 image = " \
+            f"{100 / r['test_images']:.2f} pp)"
+    if args.plot:
+        from .plots import accuracy_plot
+
+        accuracy_plot(r, args.plot)
+        text += f"\nplot written to {args.plot}"
+    emit(args, text, r)
+    return 0

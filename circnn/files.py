@@ -1,0 +1,71 @@
+"""Reading the user's input files and writing outputs atomically (temporary file, then rename)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from golden import model_file
+from golden.network import Network
+
+from .errors import UsageError
+
+
+def _atomic(path: str, mode: str, write) -> None:
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".circnn-", dir=directory)
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_npy(path: str, array: np.ndarray) -> None:
+    _atomic(path, "wb", lambda f: np.save(f, array))
+
+
+def save_text(path: str, text: str) -> None:
+    _atomic(path, "w", lambda f: f.write(text))
+
+
+def save_json(path: str, obj) -> None:
+    save_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_model(path: str, net: Network) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    model_file.save(net, path)
+
+
+def load_model(path: str) -> Network:
+    try:
+        return model_file.load(path)
+    except model_file.ModelFileError as e:
+        raise UsageError(str(e)) from None
+
+
+def load_npy(path: str, what: str = "input") -> np.ndarray:
+    """A numeric ``.npy`` array (no pickles), or a UsageError naming the problem."""
+    try:
+        a = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UsageError(f"{what} file {path}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{what} file {path}: not a NumPy .npy array ({e})") from None
+    if not isinstance(a, np.ndarray):
+        raise UsageError(f"{what} file {path}: expected a single .npy array, got an .npz archive")
+    if a.dtype.kind not in "biufc":
+        raise UsageError(f"{what} file {path}: expected numbers, got dtype {a.dtype}")
+    return a

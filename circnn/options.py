@@ -1,0 +1,57 @@
+"""argparse helpers shared by the subcommands: typed option parsers with clear messages."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def int_list(text: str) -> list[int]:
+    """``"256,256"`` -> ``[256, 256]``; every entry a positive integer."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers, got '{text}'") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers, got '{text}'")
+    return values
+
+
+def power_of_two_list(text: str) -> list[int]:
+    values = int_list(text)
+    bad = [v for v in values if v & (v - 1)]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"block sizes must be powers of two (1, 2, 4, 8, ...), got {bad[0]}")
+    return values
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return v
+
+
+def add_output(parser: argparse.ArgumentParser, help: str, required: bool = True) -> None:
+    parser.add_argument("-o", "--output", required=required, metavar="FILE", help=help)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
+                        help="also write the figures as JSON (to FILE, or to stdout when no FILE "
+                             "is given, replacing the table)")
