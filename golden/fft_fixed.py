@@ -1,0 +1,277 @@
+"""Bit-exact model of circnn's FFT engine (``hw/fft_engine.py``).
+
+Algorithm
+---------
+A radix-2 decimation-in-frequency FFT in *constant geometry* (Pease form): every stage ``s`` of
+the ``L = log2 k`` stages reads the pair ``(x[i], x[i + k/2])`` and writes
+
+    y[2i]     = round((x[i] + x[i + k/2]) / 2**sh[s])
+    y[2i + 1] = round((x[i] - x[i + k/2]) * W^e / 2**(tw_frac + sh[s])),  e = (i >> s) << s
+
+with ``W = exp(-2*pi*j/k)`` (its conjugate for the inverse) quantized by
+:func:`golden.fixedpoint.twiddle_table`, ``tw_frac = twiddle_width - 1``, rounding half up, and
+every result saturated to the internal width.  Because the addressing is the same in every
+stage, one hardware level can compute any stage, which is what lets frames recirculate when fewer
+levels than stages are instantiated.  After ``L`` stages ``y[n] = X[bitrev(n)]``; the reorder
+buffer restores natural order.
+
+Numerics
+--------
+Inputs of ``width`` bits enter with ``guard`` extra fractional bits (internal width
+``width + guard``, shifted left by ``guard``).  The output drops the guard bits with one more
+rounding and saturates to ``width`` bits.  The output gain is exactly
+``2**-sum(shifts)`` times the DFT (forward) or times ``k * ifft`` (inverse); with the default
+schedule (a shift of one bit in every stage, both directions) forward gives ``fft(x) / k`` and
+inverse gives ``ifft(X)``, and no stage can overflow except by the ``sqrt(2)`` growth of a
+rotation (saturated and counted).
+
+Saturation count: the number of complex samples, in any stage or at the output, of which at least
+one component was clipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fixedpoint import round_shift, saturate, signed_range, twiddle_table
+
+__all__ = ["FFTParams", "fft_fixed", "stage_model", "reorder_model", "bitrev_indices"]
+
+
+def _is_pow2(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1 and (v & (v - 1)) == 0
+
+
+@dataclass(frozen=True)
+class FFTParams:
+    """Parameters of the FFT engine, validated, with the quantities derived from them.
+
+    Parameters
+    ----------
+    k : int
+        Transform size, a power of two from 2 to 1024.
+    width : int
+        Input and output width of each real component, 8 to 24 bits.
+    twiddle_width : int or None
+        Width of each twiddle component, 8 to 24 bits (default: ``width``).
+    guard : int
+        Extra fractional bits carried between stages, 0 to 4 (default 2).
+    p : int
+        Parallel butterflies per level: a power of two, at most ``k/2``.  Each stream beat carries
+        ``2p`` complex samples.
+    d : int or None
+        Instantiated levels, 1 to ``log2 k`` (default ``log2 k``: fully pipelined).
+    pipeline : int
+        Extra register stages in each butterfly's complex multiplier, 0 to 2.
+    forward_shifts, inverse_shifts : tuple of int or None
+        Per-stage right shift (0 or 1) of each direction (default: 1 in every stage).
+    natural_order : bool
+        Output in natural order (default) or in bit-reversed order (no reorder buffer).
+    """
+
+    k: int
+    width: int = 16
+    twiddle_width: int | None = None
+    guard: int = 2
+    p: int = 1
+    d: int | None = None
+    pipeline: int = 0
+    forward_shifts: tuple | None = None
+    inverse_shifts: tuple | None = None
+    natural_order: bool = True
+
+    def __post_init__(self):
+        k = self.k
+        if not _is_pow2(k) or not 2 <= k <= 1024:
+            raise ValueError(f"k must be a power of two from 2 to 1024, not {k!r}")
+        if not isinstance(self.width, int) or not 8 <= self.width <= 24:
+            raise ValueError(f"width must be an integer from 8 to 24, not {self.width!r}")
+        tw = self.width if self.twiddle_width is None else self.twiddle_width
+        if not isinstance(tw, int) or not 8 <= tw <= 24:
+            raise ValueError(f"twiddle_width must be an integer from 8 to 24, not {tw!r}")
+        object.__setattr__(self, "twiddle_width", tw)
+        if not isinstance(self.guard, int) or not 0 <= self.guard <= 4:
+            raise ValueError(f"guard must be an integer from 0 to 4, not {self.guard!r}")
+        if not _is_pow2(self.p) or self.p > k // 2:
+            raise ValueError(f"p must be a power of two from 1 to k/2 = {k // 2}, not {self.p!r}")
+        stages = k.bit_length() - 1
+        d = stages if self.d is None else self.d
+        if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= stages:
+            raise ValueError(f"d must be an integer from 1 to log2(k) = {stages}, not {d!r}")
+        object.__setattr__(self, "d", d)
+        if self.pipeline not in (0, 1, 2):
+            raise ValueError(f"pipeline must be 0, 1 or 2, not {self.pipeline!r}")
+        for name in ("forward_shifts", "inverse_shifts"):
+            value = getattr(self, name)
+            value = (1,) * stages if value is None else tuple(value)
+            if len(value) != stages or any(v not in (0, 1) for v in value):
+                raise ValueError(f"{name} must be {stages} values, each 0 or 1, not {value!r}")
+            object.__setattr__(self, name, tuple(int(v) for v in value))
+
+    # derived quantities -------------------------------------------------------------------
+    @property
+    def stages(self) -> int:
+        """Radix-2 stages, ``log2 k``."""
+        return self.k.bit_length() - 1
+
+    @property
+    def passes(self) -> int:
+        """Times a frame goes through the ``d`` levels: ``ceil(log2 k / d)``."""
+        return -(-self.stages // self.d)
+
+    @property
+    def lanes(self) -> int:
+        """Complex samples per stream beat, ``2p``."""
+        return 2 * self.p
+
+    @property
+    def beats(self) -> int:
+        """Stream beats per frame, ``k / 2p``."""
+        return self.k // self.lanes
+
+    @property
+    def internal_width(self) -> int:
+        return self.width + self.guard
+
+    def shifts(self, inverse: bool) -> tuple:
+        return self.inverse_shifts if inverse else self.forward_shifts
+
+    def gain(self, inverse: bool = False) -> float:
+        """Output / reference: reference is ``numpy.fft.fft`` (forward) or ``k * ifft``."""
+        return 2.0 ** -sum(self.shifts(inverse))
+
+    @property
+    def throughput(self) -> float:
+        """Complex samples per clock in steady state: ``2p / passes``."""
+        return self.lanes / self.passes
+
+    @property
+    def multipliers(self) -> int:
+        """Complex multipliers instantiated: ``p * d`` (each is 4 real multiplies)."""
+        return self.p * self.d
+
+
+def bitrev_indices(k: int) -> np.ndarray:
+    """``bitrev(n)`` for ``n < k``."""
+    bits = k.bit_length() - 1
+    n = np.arange(k)
+    r = np.zeros(k, dtype=np.int64)
+    for b in range(bits):
+        r |= ((n >> b) & 1) << (bits - 1 - b)
+    return r
+
+
+def stage_model(re, im, params: FFTParams, stage: int, inverse: bool):
+    """One constant-geometry stage on frames ``(F, k)`` of internal-width integers.
+
+    Returns ``(re, im, saturated)`` with ``saturated`` a boolean ``(F, k)`` mask of output
+    samples with a clipped component.
+    """
+    k = params.k
+    half = k // 2
+    w = params.internal_width
+    shift = params.shifts(inverse)[stage]
+    frac = params.twiddle_width - 1
+    tw_re, tw_im = twiddle_table(k, params.twiddle_width)
+    i = np.arange(half)
+    e = (i >> stage) << stage
+    c, s = tw_re[e], (tw_im[e] if not inverse else -tw_im[e])
+    x0r, x0i, x1r, x1i = re[:, :half], im[:, :half], re[:, half:], im[:, half:]
+    sr, si = x0r + x1r, x0i + x1i
+    dr, di = x0r - x1r, x0i - x1i
+    pr, pi = dr * c - di * s, dr * s + di * c
+    ar, sat_ar = saturate(round_shift(sr, shift), w)
+    ai, sat_ai = saturate(round_shift(si, shift), w)
+    br, sat_br = saturate(round_shift(pr, frac + shift), w)
+    bi, sat_bi = saturate(round_shift(pi, frac + shift), w)
+    out_re = np.empty_like(re)
+    out_im = np.empty_like(im)
+    sat = np.empty(re.shape, dtype=bool)
+    out_re[:, 0::2], out_re[:, 1::2] = ar, br
+    out_im[:, 0::2], out_im[:, 1::2] = ai, bi
+    sat[:, 0::2], sat[:, 1::2] = sat_ar | sat_ai, sat_br | sat_bi
+    return out_re, out_im, sat
+
+
+def reorder_model(values: np.ndarray) -> np.ndarray:
+    """Natural order from the stages' bit-reversed order, along the last axis."""
+    return values[..., bitrev_indices(values.shape[-1])]
+
+
+def _split(frames, width):
+    a = np.asarray(frames)
+    if np.iscomplexobj(a):
+        re, im = a.real, a.imag
+    else:
+        re, im = a, np.zeros(a.shape)
+    lo, hi = signed_range(width)
+    out = []
+    for part in (re, im):
+        if np.any(part != np.round(part)):
+            raise ValueError("FFT input frames must hold integers")
+        part = part.astype(np.int64)
+        if part.size and (part.min() < lo or part.max() > hi):
+            raise ValueError(f"FFT input must lie in the signed {width}-bit range [{lo}, {hi}]")
+        out.append(part)
+    return out
+
+
+def fft_fixed(frames, params: FFTParams, inverse: bool = False, trace: list | None = None):
+    """Run frames ``(F, k)`` (complex, or real integers) through the engine's arithmetic.
+
+    Returns ``(out, saturations)``: ``out`` a complex128 array ``(F, k)`` of output integers
+    (natural order unless ``params.natural_order`` is False), and the number of saturated
+    complex samples.  ``trace`` collects each stage's ``(re, im)`` at internal width.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 2 or frames.shape[1] != params.k:
+        raise ValueError(f"FFT input must have shape (frames, {params.k}), not {frames.shape}")
+    re, im = _split(frames, params.width)
+    re, im = re << params.guard, im << params.guard
+    saturations = 0
+    for stage in range(params.stages):
+        re, im, sat = stage_model(re, im, params, stage, inverse)
+        saturations += int(sat.sum())
+        if trace is not None:
+            trace.append((re.copy(), im.copy()))
+    if params.natural_order:
+        re, im = reorder_model(re), reorder_model(im)
+    out_re, sat_r = saturate(round_shift(re, params.guard), params.width)
+    out_im, sat_i = saturate(round_shift(im, params.guard), params.width)
+    saturations += int((sat_r | sat_i).sum())
+    return out_re + 1j * out_im, saturations
+
+
+def butterfly_latency(params: FFTParams) -> int:
+    """Register stages of a butterfly: sum/difference, products, ``pipeline`` extra, combine,
+    round/saturate."""
+    return 4 + params.pipeline
+
+
+def level_latency(params: FFTParams, index: int) -> int:
+    """Cycles from a frame's first beat into level ``index`` to its first beat out.
+
+    A level stores the whole frame (``k/2p`` beats), starts reading the cycle after the last beat
+    is written, one cycle of memory read, the butterfly, and one more register in levels that
+    may copy a frame unchanged (those whose stage in the last pass is beyond ``log2 k``).
+    """
+    bypass = (params.passes - 1) * params.d + index >= params.stages
+    return params.beats + 1 + butterfly_latency(params) + int(bypass)
+
+
+def engine_latency(params: FFTParams) -> int:
+    """Cycles from a frame's first input beat to its first output beat, alone in the engine.
+
+    ``passes`` trips through the ``d`` levels, the reorder buffer (``k/2p + 2``) when the output
+    is in natural order, and the output register that drops the guard bits.
+    """
+    levels = sum(level_latency(params, i) for i in range(params.d))
+    reorder = params.beats + 2 if params.natural_order else 0
+    return params.passes * levels + reorder + 1
+
+
+def engine_frame_interval(params: FFTParams) -> int:
+    """Cycles between frames in steady state: ``passes * k / 2p`` (levels never idle)."""
+    return params.passes * params.beats

@@ -1,0 +1,159 @@
+"""Bit-reversal reorder buffer: the engine's output back in natural order."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Cat, Const, Module, Signal, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.fft_fixed import reorder_model
+
+from .fixed import complex_layout
+
+__all__ = ["BitReverseBuffer", "reorder_payload"]
+
+
+def reorder_payload(width: int, lanes: int) -> data.StructLayout:
+    return data.StructLayout({
+        "data": data.ArrayLayout(complex_layout(width), lanes),
+        "inverse": 1,
+    })
+
+
+def _log2(v: int) -> int:
+    return v.bit_length() - 1
+
+
+class BitReverseBuffer(wiring.Component):
+    """Frames of ``k`` samples, ``lanes`` per beat, written in order and read bit-reversed.
+
+    Overview
+    --------
+    Output sample ``n`` is input sample ``bitrev(n)``.  With ``B = log2 lanes`` and
+    ``M = k / lanes`` beats, output beat ``j`` needs, for each lane ``l``, input sample
+    ``s = rev_B(l) * M + rev(j)``: all ``lanes`` of them from one input lane (or a few) of
+    different beats.  To read them in one cycle the memory has one bank per lane, and input
+    beat ``w`` is stored rotated by ``g(w)`` (the top ``min(B, log2 M)`` bits of ``w``): lane
+    ``t`` goes to bank ``(t + g(w)) mod lanes`` at address ``w``.  Then the samples of any output
+    beat fall in distinct banks, and so do the lanes of any input beat (proof in
+    ``docs/fft-engine.md``).  Ping-pong: one frame is written while the previous one is read.
+
+    Latency and resources
+    ---------------------
+    ``delay = k/lanes + 2`` cycles from a frame's first input beat to its first output beat,
+    without stalls; one beat per cycle.  ``lanes`` banks of ``2 k / lanes`` samples, a lane
+    rotator on the write side and a ``lanes x lanes`` address and data crossbar on the read
+    side.
+
+    Parameters
+    ----------
+    k : int
+        Frame length (power of two).
+    width : int
+        Component width.
+    lanes : int
+        Samples per beat (power of two, at most ``k``).
+    """
+
+    def __init__(self, k: int, width: int, lanes: int):
+        if not isinstance(k, int) or k < 2 or k & (k - 1):
+            raise TypeError(f"k must be a power of two of at least 2, not {k!r}")
+        if not isinstance(lanes, int) or lanes < 1 or lanes & (lanes - 1) or lanes > k:
+            raise TypeError(f"lanes must be a power of two from 1 to k = {k}, not {lanes!r}")
+        self._k, self._width, self._lanes = k, width, lanes
+        layout = reorder_payload(width, lanes)
+        super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(layout))})
+
+    @property
+    def delay(self) -> int:
+        return self._k // self._lanes + 2
+
+    @staticmethod
+    def model(values):
+        return reorder_model(values)
+
+    def elaborate(self, platform):
+        m = Module()
+        k, w, lanes = self._k, self._width, self._lanes
+        beats = k // lanes
+        B, mb = _log2(lanes), _log2(beats)
+        gshift = max(mb - B, 0)
+        sample = complex_layout(w)
+
+        banks = []
+        for b in range(lanes):
+            mem = memory.Memory(shape=unsigned(2 * w), depth=2 * beats, init=[])
+            m.submodules[f"bank{b}"] = mem
+            banks.append((mem.write_port(), mem.read_port(domain="sync")))
+
+        def addr(word, buf):
+            return Cat(word, buf) if mb else Cat(buf)
+
+        # ---- write side: lane t of beat wcnt -> bank (t + g(wcnt)) mod lanes ------------------
+        wbuf = Signal()
+        wcnt = Signal(range(beats))
+        full = Signal(2)
+        side_inverse = Signal(2)
+        accept = self.i.valid & self.i.ready
+        write_done = accept & (wcnt == beats - 1)
+        m.d.comb += self.i.ready.eq(~full.bit_select(wbuf, 1))
+        g_w = wcnt[gshift:mb] if mb else Const(0, 1)
+        lanes_in = Array([self.i.payload.data[t].as_value() for t in range(lanes)])
+        for b in range(lanes):
+            wp = banks[b][0]
+            src = (Const(b, B + 1) - g_w)[:B] if B else Const(0, 1)
+            m.d.comb += [wp.addr.eq(addr(wcnt, wbuf)), wp.data.eq(lanes_in[src]), wp.en.eq(accept)]
+        with m.If(accept):
+            m.d.sync += wcnt.eq(wcnt + 1)
+            with m.If(write_done):
+                m.d.sync += [wcnt.eq(0), wbuf.eq(~wbuf),
+                             side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse)]
+
+        # ---- read side: output beat rcnt, lane l <- sample Cat(rev(rcnt), rev_B(l)) --------------
+        en = Signal()
+        rbuf = Signal()
+        rcnt = Signal(range(beats))
+        active = full.bit_select(rbuf, 1)
+        issue = active & en
+        read_done = issue & (rcnt == beats - 1)
+        with m.If(issue):
+            m.d.sync += rcnt.eq(rcnt + 1)
+            with m.If(read_done):
+                m.d.sync += [rcnt.eq(0), rbuf.eq(~rbuf)]
+        for b in range(2):
+            m.d.sync += full[b].eq((full[b] | (write_done & (wbuf == b)))
+                                   & ~(read_done & (rbuf == b)))
+
+        rev_j = Cat(rcnt[i] for i in reversed(range(mb))) if mb else None
+        bank_of, word_of = [], []
+        for l in range(lanes):
+            u = int(format(l, f"0{B}b")[::-1], 2) if B else 0
+            s_l = Cat(rev_j, Const(u, B)) if mb else Const(u, B)
+            t_l = s_l[:B]
+            w_l = s_l[B:] if mb else Const(0, 1)
+            g_l = w_l[gshift:mb] if mb else Const(0, 1)
+            bank = Signal(range(lanes), name=f"bank_of_lane{l}")
+            m.d.comb += bank.eq((t_l + g_l)[:B] if B else 0)
+            bank_of.append(bank)
+            word_of.append(w_l)
+        for b in range(lanes):
+            rp = banks[b][1]
+            a = Signal(max(mb, 1), name=f"word_for_bank{b}")
+            for l in range(lanes):
+                with m.If(bank_of[l] == b):
+                    m.d.comb += a.eq(word_of[l])
+            m.d.comb += [rp.addr.eq(addr(a[:mb], rbuf) if mb else rbuf), rp.en.eq(en)]
+
+        v1 = Signal()
+        inv1 = Signal()
+        bank1 = [Signal.like(b, name=f"bank_of_lane{l}_d") for l, b in enumerate(bank_of)]
+        with m.If(en):
+            m.d.sync += [v1.eq(active), inv1.eq(side_inverse.bit_select(rbuf, 1))]
+            m.d.sync += [d.eq(s) for d, s in zip(bank1, bank_of)]
+            m.d.sync += [self.o.valid.eq(v1), self.o.payload.inverse.eq(inv1)]
+        rdata = Array([banks[b][1].data for b in range(lanes)])
+        with m.If(en):
+            for l in range(lanes):
+                m.d.sync += self.o.payload.data[l].as_value().eq(rdata[bank1[l]])
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+        return m
