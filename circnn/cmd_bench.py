@@ -18,6 +18,14 @@ def add_parser(sub) -> None:
     m.add_argument("--repeats", type=options.positive_int, default=5)
     options.add_json(m)
     m.set_defaults(run=run_matmul)
+    f = bsub.add_parser("fft-sqnr", help="FFT golden model SQNR against numpy.fft and the ideal")
+    f.add_argument("--k", type=options.power_of_two_list, default=[64, 256], metavar="K,K")
+    f.add_argument("--width", type=options.positive_int, default=16)
+    f.add_argument("--guard", type=options.nonnegative_int_list, default=None, metavar="G,G",
+                   help="guard bits to compare (default: the engine default)")
+    f.add_argument("--frames", type=options.positive_int, default=1000)
+    options.add_json(f)
+    f.set_defaults(run=run_fft_sqnr)
     a = bsub.add_parser("accuracy", help="digits accuracy, dense versus block-circulant, seeds")
     a.add_argument("--seeds", type=options.int_list, default=[1, 2, 3], metavar="S,S,S",
                    help="training seeds (default 1,2,3)")
@@ -62,4 +70,30 @@ def run_accuracy(args) -> int:
         accuracy_plot(r, args.plot)
         text += f"\nplot written to {args.plot}"
     emit(args, text, r)
+    return 0
+
+
+def run_fft_sqnr(args) -> int:
+    from golden.fft_fixed import FFTParams
+
+    from .bench_fft import fft_sqnr
+    from .errors import UsageError
+
+    rows, results = [], []
+    for k in args.k:
+        for guard in (args.guard or [None]):
+            for inverse in (False, True):
+                try:
+                    kw = {} if guard is None else {"guard": guard}
+                    params = FFTParams(k=k, width=args.width, **kw)
+                except ValueError as e:
+                    raise UsageError(str(e)) from None
+                r = fft_sqnr(params, args.frames, inverse=inverse)
+                results.append(r)
+                rows.append((k, args.width, r["guard"], "inverse" if inverse else "forward",
+                             r["sqnr_db"], r["ideal_sqnr_db"], r["gap_db"], r["saturations"]))
+    text = table(rows, ("k", "width", "guard", "direction", "SQNR dB", "ideal dB", "gap dB",
+                        "saturations"))
+    text += f"\n\n{args.frames} random frames per row, uniform at 1/4 full scale per component"
+    emit(args, text, {"results": results})
     return 0

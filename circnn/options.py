@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 
 
-def int_list(text: str) -> list[int]:
-    """``"256,256"`` -> ``[256, 256]``; every entry a positive integer."""
+def int_list(text: str, minimum: int = 1) -> list[int]:
+    """``"256,256"`` -> ``[256, 256]``; every entry an integer of at least ``minimum``."""
+    what = "positive" if minimum == 1 else f">= {minimum}"
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers, got '{text}'") from None
-    if not values or any(v < 1 for v in values):
+            f"expected comma-separated {what} integers, got '{text}'") from None
+    if not values or any(v < minimum for v in values):
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers, got '{text}'")
+            f"expected comma-separated {what} integers, got '{text}'")
     return values
+
+
+def nonnegative_int_list(text: str) -> list[int]:
+    return int_list(text, minimum=0)
 
 
 def power_of_two_list(text: str) -> list[int]:

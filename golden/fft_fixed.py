@@ -5,12 +5,16 @@ Algorithm
 A radix-2 decimation-in-frequency FFT in *constant geometry* (Pease form): every stage ``s`` of
 the ``L = log2 k`` stages reads the pair ``(x[i], x[i + k/2])`` and writes
 
-    y[2i]     = round((x[i] + x[i + k/2]) / 2**sh[s])
-    y[2i + 1] = round((x[i] - x[i + k/2]) * W^e / 2**(tw_frac + sh[s])),  e = (i >> s) << s
+    y[2i]     = sat(round((x[i] + x[i + k/2]) / 2**sh[s]))
+    d         = sat(round((x[i] - x[i + k/2]) / 2**sh[s]))
+    y[2i + 1] = sat(round(d * W^e / 2**tw_frac)),                e = (i >> s) << s
 
 with ``W = exp(-2*pi*j/k)`` (its conjugate for the inverse) quantized by
 :func:`golden.fixedpoint.twiddle_table`, ``tw_frac = twiddle_width - 1``, rounding half up, and
-every result saturated to the internal width.  Because the addressing is the same in every
+``sat`` saturating to the internal width.  The difference is scaled *before* the twiddle
+multiplication so that the multiplier's data operand has the internal width (18 bits for
+16-bit data with 2 guard bits: one ECP5 MULT18X18D per real product); it costs one more rounding
+on that path (about 0.6 dB of SQNR, measured in docs/fft-engine.md).  Because the addressing is the same in every
 stage, one hardware level can compute any stage, which is what lets frames recirculate when fewer
 levels than stages are instantiated.  After ``L`` stages ``y[n] = X[bitrev(n)]``; the reorder
 buffer restores natural order.
@@ -179,13 +183,14 @@ def stage_model(re, im, params: FFTParams, stage: int, inverse: bool):
     e = (i >> stage) << stage
     c, s = tw_re[e], (tw_im[e] if not inverse else -tw_im[e])
     x0r, x0i, x1r, x1i = re[:, :half], im[:, :half], re[:, half:], im[:, half:]
-    sr, si = x0r + x1r, x0i + x1i
-    dr, di = x0r - x1r, x0i - x1i
+    ar, sat_ar = saturate(round_shift(x0r + x1r, shift), w)
+    ai, sat_ai = saturate(round_shift(x0i + x1i, shift), w)
+    dr, sat_dr = saturate(round_shift(x0r - x1r, shift), w)
+    di, sat_di = saturate(round_shift(x0i - x1i, shift), w)
     pr, pi = dr * c - di * s, dr * s + di * c
-    ar, sat_ar = saturate(round_shift(sr, shift), w)
-    ai, sat_ai = saturate(round_shift(si, shift), w)
-    br, sat_br = saturate(round_shift(pr, frac + shift), w)
-    bi, sat_bi = saturate(round_shift(pi, frac + shift), w)
+    br, sat_br = saturate(round_shift(pr, frac), w)
+    bi, sat_bi = saturate(round_shift(pi, frac), w)
+    sat_br, sat_bi = sat_br | sat_dr, sat_bi | sat_di
     out_re = np.empty_like(re)
     out_im = np.empty_like(im)
     sat = np.empty(re.shape, dtype=bool)
@@ -245,9 +250,9 @@ def fft_fixed(frames, params: FFTParams, inverse: bool = False, trace: list | No
 
 
 def butterfly_latency(params: FFTParams) -> int:
-    """Register stages of a butterfly: sum/difference, products, ``pipeline`` extra, combine,
-    round/saturate."""
-    return 4 + params.pipeline
+    """Register stages of a butterfly: sum/difference, scaled difference, products, ``pipeline``
+    extra, combine, round/saturate."""
+    return 5 + params.pipeline
 
 
 def level_latency(params: FFTParams, index: int) -> int:
@@ -264,11 +269,12 @@ def level_latency(params: FFTParams, index: int) -> int:
 def engine_latency(params: FFTParams) -> int:
     """Cycles from a frame's first input beat to its first output beat, alone in the engine.
 
-    ``passes`` trips through the ``d`` levels, the reorder buffer (``k/2p + 2``) when the output
-    is in natural order, and the output register that drops the guard bits.
+    ``passes`` trips through the ``d`` levels, the reorder buffer (``k/2p + 3``: the frame, the
+    memory read, its register and the lane crossbar) when the output is in natural order, and the
+    output register that drops the guard bits.
     """
     levels = sum(level_latency(params, i) for i in range(params.d))
-    reorder = params.beats + 2 if params.natural_order else 0
+    reorder = params.beats + 3 if params.natural_order else 0
     return params.passes * levels + reorder + 1
 
 

@@ -17,23 +17,27 @@ __all__ = ["Butterfly"]
 
 
 class Butterfly(wiring.Component):
-    """``a = (x0 + x1) / 2**shift``, ``b = (x0 - x1) * tw / 2**(tw_width - 1 + shift)``.
+    """``a = sat(round((x0 + x1) / 2**shift))``, ``b = sat(round(d * tw / 2**(tw_width - 1)))``
+    with ``d = sat(round((x0 - x1) / 2**shift))``.
 
     Overview
     --------
     ::
 
-        x0, x1 -> [+/-] -> reg -+-> delay (cmul.delay) ----------> [round, sat] -> reg -> a
-                                +-> ComplexMultiplier(diff, tw) --> [round, sat] -> reg -> b
+        x0, x1 -> [+/-] -> reg -+-> delay (1 + cmul.delay) ------------> [round, sat] -> reg -> a
+                                +-> [round, sat] -> reg -> ComplexMultiplier(d, tw)
+                                                               -> [round, sat] -> reg -> b
 
     Rounding is half up, saturation clamps to ``width`` bits and raises ``sat_a``/``sat_b``;
-    rounding and saturation get a cycle of their own (better Fmax on ECP5).  ``shift`` (0 or 1)
-    is the stage's scaling and may change every cycle.  All registers advance only when ``en``.
+    rounding and saturation get a cycle of their own (better Fmax on ECP5).  The difference is
+    scaled before the multiplier so that its operand keeps ``width`` bits (18 x 16 for the
+    default 16-bit engine: one MULT18X18D per real product).  ``shift`` (0 or 1) is the stage's
+    scaling and may change every cycle.  All registers advance only when ``en``.
 
     Latency and resources
     ---------------------
-    ``delay = 4 + pipeline`` enabled cycles.  One complex multiplier (4 real
-    ``(width + 1) x tw_width`` products), 4 adders of ``width + 1`` bits, 4 rounders.
+    ``delay = 5 + pipeline`` enabled cycles.  One complex multiplier (4 real
+    ``width x tw_width`` products), 4 adders of ``width + 1`` bits, 6 rounders.
 
     Parameters
     ----------
@@ -51,7 +55,7 @@ class Butterfly(wiring.Component):
         if not isinstance(tw_width, int) or not 4 <= tw_width <= 32:
             raise TypeError(f"tw_width must be an integer from 4 to 32, not {tw_width!r}")
         self._width, self._tw_width = width, tw_width
-        self._cmul = ComplexMultiplier(width + 1, tw_width, pipeline)
+        self._cmul = ComplexMultiplier(width, tw_width, pipeline)
         super().__init__({
             "en": In(1),
             "x0": In(complex_layout(width)),
@@ -71,23 +75,25 @@ class Butterfly(wiring.Component):
     @staticmethod
     def delay_for(pipeline: int) -> int:
         """Latency of a butterfly built with ``pipeline`` extra multiplier registers."""
-        return 4 + pipeline
+        return 5 + pipeline
 
     def model(self, x0r, x0i, x1r, x1i, twr, twi, shift):
         """Integer outputs ``(ar, ai, br, bi, sat_a, sat_b)`` for arrays of inputs."""
         x0r, x0i, x1r, x1i, twr, twi, shift = (np.asarray(v, dtype=np.int64) for v in
                                                (x0r, x0i, x1r, x1i, twr, twi, shift))
         frac = self._tw_width - 1
-        pr, pi = ComplexMultiplier.model(x0r - x1r, x0i - x1i, twr, twi)
 
-        def rs(v, extra):
-            return np.where(shift == 1, round_shift_model(v, extra + 1), round_shift_model(v, extra))
+        def scaled(v):
+            return saturate_model(np.where(shift == 1, round_shift_model(v, 1), v), self._width)
 
-        ar, sar = saturate_model(rs(x0r + x1r, 0), self._width)
-        ai, sai = saturate_model(rs(x0i + x1i, 0), self._width)
-        br, sbr = saturate_model(rs(pr, frac), self._width)
-        bi, sbi = saturate_model(rs(pi, frac), self._width)
-        return ar, ai, br, bi, sar | sai, sbr | sbi
+        ar, sar = scaled(x0r + x1r)
+        ai, sai = scaled(x0i + x1i)
+        dr, sdr = scaled(x0r - x1r)
+        di, sdi = scaled(x0i - x1i)
+        pr, pi = ComplexMultiplier.model(dr, di, twr, twi)
+        br, sbr = saturate_model(round_shift_model(pr, frac), self._width)
+        bi, sbi = saturate_model(round_shift_model(pi, frac), self._width)
+        return ar, ai, br, bi, sar | sai, sbr | sbi | sdr | sdi
 
     def elaborate(self, platform):
         m = Module()
@@ -106,25 +112,36 @@ class Butterfly(wiring.Component):
                 dif.re.eq(self.x0.re - self.x1.re), dif.im.eq(self.x0.im - self.x1.im),
                 tw.eq(self.tw), sh.eq(self.shift),
             ]
-        m.d.comb += [cmul.a.eq(dif), cmul.b.eq(tw)]
-        # The sum and the shift wait for the product.
-        for i in range(cmul.delay):
+
+        # the difference is scaled, rounded and saturated in a cycle of its own
+        d = Signal(complex_layout(w))
+        d_sat = Signal()
+        tw_d = Signal.like(tw)
+        dr, sdr = saturate(Mux(sh, round_shift(dif.re, 1), dif.re), w)
+        di, sdi = saturate(Mux(sh, round_shift(dif.im, 1), dif.im), w)
+        with m.If(en):
+            m.d.sync += [d.re.eq(dr), d.im.eq(di), d_sat.eq(sdr | sdi), tw_d.eq(tw)]
+        m.d.comb += [cmul.a.eq(d), cmul.b.eq(tw_d)]
+        # the sum, the shift and the difference's flag wait for the product
+        for i in range(1 + cmul.delay):
             s_d = Signal.like(s, name=f"sum_d{i}")
             sh_d = Signal(name=f"shift_d{i}")
             with m.If(en):
                 m.d.sync += [s_d.eq(s), sh_d.eq(sh)]
             s, sh = s_d, sh_d
+        for i in range(cmul.delay):
+            ds = Signal(name=f"dsat_d{i}")
+            with m.If(en):
+                m.d.sync += ds.eq(d_sat)
+            d_sat = ds
 
-        def scaled(v, extra):
-            return saturate(Mux(sh, round_shift(v, extra + 1), round_shift(v, extra)), w)
-
-        ar, sar = scaled(s.re, 0)
-        ai, sai = scaled(s.im, 0)
-        br, sbr = scaled(cmul.o.re, frac)
-        bi, sbi = scaled(cmul.o.im, frac)
+        ar, sar = saturate(Mux(sh, round_shift(s.re, 1), s.re), w)
+        ai, sai = saturate(Mux(sh, round_shift(s.im, 1), s.im), w)
+        br, sbr = saturate(round_shift(cmul.o.re, frac), w)
+        bi, sbi = saturate(round_shift(cmul.o.im, frac), w)
         with m.If(en):
             m.d.sync += [
                 self.a.re.eq(ar), self.a.im.eq(ai), self.b.re.eq(br), self.b.im.eq(bi),
-                self.sat_a.eq(sar | sai), self.sat_b.eq(sbr | sbi),
+                self.sat_a.eq(sar | sai), self.sat_b.eq(sbr | sbi | d_sat),
             ]
         return m

@@ -170,10 +170,14 @@ class FFTEngine(wiring.Component):
         incs = []
         for i, lv in enumerate(levels):
             inc = Signal(range(lanes + 1), name=f"sat_inc{i}")
-            m.d.sync += inc.eq(Mux(lv.o.valid & lv.o.ready, _popcount(lv.sat), 0))
+            m.d.sync += inc.eq(0)
+            with m.If(lv.o.valid & lv.o.ready):
+                m.d.sync += inc.eq(_popcount(lv.sat))
             incs.append(inc)
         out_inc = Signal(range(lanes + 1))
-        m.d.sync += out_inc.eq(Mux(self.o.valid & self.o.ready, _popcount(out_sat), 0))
+        m.d.sync += out_inc.eq(0)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += out_inc.eq(_popcount(out_sat))
         total = Signal(range(lanes * (prm.d + 1) + 1))
         m.d.sync += total.eq(sum(incs) + out_inc)
         limit = (1 << COUNTER_WIDTH) - 1
@@ -221,4 +225,9 @@ class FFTEngine(wiring.Component):
         with m.If(exit_xfer):
             m.d.sync += ecnt.eq(Mux(ecnt == beats - 1, 0, ecnt + 1))
         retired = exit_xfer & (ecnt == beats - 1)
-        m.d.sync += inflight.eq(inflight + admitted - retired)
+        # (If/Elif rather than arithmetic on the flags: an X on an idle input during reset in a
+        # 4-state simulator then cannot poison the counter)
+        with m.If(admitted & ~retired):
+            m.d.sync += inflight.eq(inflight + 1)
+        with m.Elif(retired & ~admitted):
+            m.d.sync += inflight.eq(inflight - 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -13,6 +13,16 @@ from .fixed import complex_layout
 from .twiddle_rom import TwiddleROM
 
 __all__ = ["FFTLevel", "level_payload"]
+
+
+def _lookup(index, values, width):
+    """``values[index]`` as a chain of multiplexers (the last value beyond the end)."""
+    if isinstance(index, Const):
+        return Const(values[min(index.value, len(values) - 1)], width)
+    result = Const(values[-1], width)
+    for i, v in enumerate(values[:-1]):
+        result = Mux(index == i, Const(v, width), result)
+    return result
 
 
 def level_payload(params: FFTParams) -> data.StructLayout:
@@ -131,8 +141,7 @@ class FFTLevel(wiring.Component):
         wcnt = Signal(range(beats))
         full = Signal(2)
         side_inverse = Signal(2)
-        side_npass = Array([Signal.like(self.i.payload.npass, name=f"side_npass{b}")
-                            for b in range(2)])
+        side_npass = [Signal.like(self.i.payload.npass, name=f"side_npass{b}") for b in range(2)]
         accept = self.i.valid & self.i.ready
         write_done = accept & (wcnt == beats - 1)
         m.d.comb += self.i.ready.eq(~full.bit_select(wbuf, 1))
@@ -160,8 +169,11 @@ class FFTLevel(wiring.Component):
                     wcnt.eq(0),
                     wbuf.eq(~wbuf),
                     side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse),
-                    side_npass[wbuf].eq(self.i.payload.npass),
                 ]
+                with m.If(wbuf):
+                    m.d.sync += side_npass[1].eq(self.i.payload.npass)
+                with m.Else():
+                    m.d.sync += side_npass[0].eq(self.i.payload.npass)
 
         # ---- read side -------------------------------------------------------------------
         en = Signal()
@@ -180,7 +192,9 @@ class FFTLevel(wiring.Component):
             m.d.sync += full[b].eq((full[b] | set_b) & ~clr_b)
 
         inverse = side_inverse.bit_select(rbuf, 1)
-        npass = side_npass[rbuf]
+        # Mux, not Array: Icarus never evaluates an always @* block whose inputs do not change
+        # after time 0, so a case-based lookup could stay X (control must never be X)
+        npass = Mux(rbuf, side_npass[1], side_npass[0])
         if prm.passes > 1:
             stage = Signal(range(prm.passes * prm.d + 1))
             m.d.comb += stage.eq(npass * prm.d + self._index)
@@ -188,10 +202,9 @@ class FFTLevel(wiring.Component):
             stage = Const(self._index, range(stages + 1))
         bypass = (stage >= stages) if self._has_bypass else Const(0, 1)
 
-        fwd = Array([Const(v, 1) for v in prm.forward_shifts])
-        inv = Array([Const(v, 1) for v in prm.inverse_shifts])
         shift = Signal()
-        m.d.comb += shift.eq(Cat(fwd[stage], inv[stage]).bit_select(inverse, 1))
+        m.d.comb += shift.eq(Mux(inverse, _lookup(stage, prm.inverse_shifts, 1),
+                                 _lookup(stage, prm.forward_shifts, 1)))
 
         # bank read address: butterfly cycle c reads word c of each half (bank parity c % 2,
         # address c // 2); bypass cycle c copies words 2c, 2c+1 (address c mod beats/2)
@@ -210,11 +223,11 @@ class FFTLevel(wiring.Component):
         # twiddles: butterfly i = c*p + l uses e = (i >> stage) << stage
         ebits = max(1, (prm.k // 2 - 1).bit_length())
         m.submodules.rom = rom = TwiddleROM(prm.k, prm.twiddle_width, p)
-        masks = Array([Const(((1 << ebits) - 1) & ~((1 << s) - 1), ebits) for s in range(stages)])
+        mask = _lookup(stage, [((1 << ebits) - 1) & ~((1 << s) - 1) for s in range(stages)], ebits)
         lane_bits = (p - 1).bit_length()
         for l in range(p):
             i_l = Cat(Const(l, lane_bits), rcnt) if lane_bits else Cat(rcnt)
-            m.d.comb += rom.e[l].eq(i_l & masks[stage])
+            m.d.comb += rom.e[l].eq(i_l & mask)
         m.d.comb += [rom.en.eq(en), rom.inverse.eq(inverse)]
 
         # ---- stage 1: memory data ---------------------------------------------------------

@@ -40,7 +40,7 @@ class BitReverseBuffer(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = k/lanes + 2`` cycles from a frame's first input beat to its first output beat,
+    ``delay = k/lanes + 3`` cycles from a frame's first input beat to its first output beat,
     without stalls; one beat per cycle.  ``lanes`` banks of ``2 k / lanes`` samples, a lane
     rotator on the write side and a ``lanes x lanes`` address and data crossbar on the read
     side.
@@ -66,7 +66,7 @@ class BitReverseBuffer(wiring.Component):
 
     @property
     def delay(self) -> int:
-        return self._k // self._lanes + 2
+        return self._k // self._lanes + 3
 
     @staticmethod
     def model(values):
@@ -144,16 +144,23 @@ class BitReverseBuffer(wiring.Component):
                     m.d.comb += a.eq(word_of[l])
             m.d.comb += [rp.addr.eq(addr(a[:mb], rbuf) if mb else rbuf), rp.en.eq(en)]
 
-        v1 = Signal()
-        inv1 = Signal()
+        # memory output -> register -> lane crossbar -> register: block RAM's slow clock-to-out
+        # (about 5.8 ns on ECP5 without its own output register) gets a cycle to itself
+        v1, v2 = Signal(), Signal()
+        inv1, inv2 = Signal(), Signal()
         bank1 = [Signal.like(b, name=f"bank_of_lane{l}_d") for l, b in enumerate(bank_of)]
+        bank2 = [Signal.like(b, name=f"bank_of_lane{l}_d2") for l, b in enumerate(bank_of)]
+        rdata = [Signal(2 * w, name=f"rdata{b}") for b in range(lanes)]
         with m.If(en):
-            m.d.sync += [v1.eq(active), inv1.eq(side_inverse.bit_select(rbuf, 1))]
+            m.d.sync += [v1.eq(active), inv1.eq(side_inverse.bit_select(rbuf, 1)),
+                         v2.eq(v1), inv2.eq(inv1)]
             m.d.sync += [d.eq(s) for d, s in zip(bank1, bank_of)]
-            m.d.sync += [self.o.valid.eq(v1), self.o.payload.inverse.eq(inv1)]
-        rdata = Array([banks[b][1].data for b in range(lanes)])
+            m.d.sync += [d.eq(s) for d, s in zip(bank2, bank1)]
+            m.d.sync += [r.eq(banks[b][1].data) for b, r in enumerate(rdata)]
+            m.d.sync += [self.o.valid.eq(v2), self.o.payload.inverse.eq(inv2)]
+        crossbar = Array(rdata)
         with m.If(en):
             for l in range(lanes):
-                m.d.sync += self.o.payload.data[l].as_value().eq(rdata[bank1[l]])
+                m.d.sync += self.o.payload.data[l].as_value().eq(crossbar[bank2[l]])
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         return m

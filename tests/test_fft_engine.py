@@ -8,23 +8,10 @@ import numpy as np
 import pytest
 
 from golden.fft_fixed import FFTParams, fft_fixed
-from golden.fixedpoint import signed_range
 from hw.fft_engine import FFTEngine
 
+from .fft_stimulus import stimulus
 from .stream_harness import run_streams
-
-
-def stimulus(params, rng, n):
-    """Random frames plus an impulse, a tone and a full-scale worst case."""
-    lo, hi = signed_range(params.width)
-    k = params.k
-    frames = rng.integers(lo, hi + 1, (n, k)) + 1j * rng.integers(lo, hi + 1, (n, k))
-    frames[0] = 0
-    frames[0, 1] = hi
-    t = np.arange(k)
-    frames[1] = np.round(hi * 0.9 * np.exp(2j * np.pi * 3 * t / k))
-    frames[2] = hi + 1j * hi  # all full scale: everything adds up in bin 0
-    return frames
 
 
 def run_engine(params, frames, inverse, gap=0.3, stall=0.3, seed=0):

