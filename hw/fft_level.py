@@ -10,6 +10,7 @@ from golden.fft_fixed import FFTParams, stage_model
 
 from .butterfly import Butterfly
 from .fixed import complex_layout
+from .pingpong import PingPongControl
 from .twiddle_rom import TwiddleROM
 
 __all__ = ["FFTLevel", "level_payload"]
@@ -137,14 +138,14 @@ class FFTLevel(wiring.Component):
             return Cat(a[:addr_bits], buf) if addr_bits else buf
 
         # ---- write side ------------------------------------------------------------------
-        wbuf = Signal()
-        wcnt = Signal(range(beats))
-        full = Signal(2)
+        m.submodules.pingpong = pp = PingPongControl(beats)
+        en = Signal()
+        wbuf, wcnt, write_done = pp.wbuf, pp.wcnt, pp.write_done
+        rbuf, rcnt, active = pp.rbuf, pp.rcnt, pp.readable
         side_inverse = Signal(2)
         side_npass = [Signal.like(self.i.payload.npass, name=f"side_npass{b}") for b in range(2)]
         accept = self.i.valid & self.i.ready
-        write_done = accept & (wcnt == beats - 1)
-        m.d.comb += self.i.ready.eq(~full.bit_select(wbuf, 1))
+        m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept), pp.advance.eq(en)]
         lo_word = Cat(self.i.payload.data[l].as_value() for l in range(p))
         hi_word = Cat(self.i.payload.data[p + l].as_value() for l in range(p))
         if beats >= 2:
@@ -162,34 +163,14 @@ class FFTLevel(wiring.Component):
             for b, src in ((0, lo_word), (2, hi_word)):
                 wp = banks[b][0]
                 m.d.comb += [wp.addr.eq(wbuf), wp.data.eq(src), wp.en.eq(accept)]
-        with m.If(accept):
-            m.d.sync += wcnt.eq(wcnt + 1)
-            with m.If(write_done):
-                m.d.sync += [
-                    wcnt.eq(0),
-                    wbuf.eq(~wbuf),
-                    side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse),
-                ]
-                with m.If(wbuf):
-                    m.d.sync += side_npass[1].eq(self.i.payload.npass)
-                with m.Else():
-                    m.d.sync += side_npass[0].eq(self.i.payload.npass)
+        with m.If(write_done):
+            m.d.sync += side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse)
+            with m.If(wbuf):
+                m.d.sync += side_npass[1].eq(self.i.payload.npass)
+            with m.Else():
+                m.d.sync += side_npass[0].eq(self.i.payload.npass)
 
         # ---- read side -------------------------------------------------------------------
-        en = Signal()
-        rbuf = Signal()
-        rcnt = Signal(range(beats))
-        active = full.bit_select(rbuf, 1)
-        issue = active & en
-        read_done = issue & (rcnt == beats - 1)
-        with m.If(issue):
-            m.d.sync += rcnt.eq(rcnt + 1)
-            with m.If(read_done):
-                m.d.sync += [rcnt.eq(0), rbuf.eq(~rbuf)]
-        for b in range(2):
-            set_b = write_done & (wbuf == b)
-            clr_b = read_done & (rbuf == b)
-            m.d.sync += full[b].eq((full[b] | set_b) & ~clr_b)
 
         inverse = side_inverse.bit_select(rbuf, 1)
         # Mux, not Array: Icarus never evaluates an always @* block whose inputs do not change

