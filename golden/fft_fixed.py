@@ -259,12 +259,11 @@ def level_latency(params: FFTParams, index: int) -> int:
     """Cycles from a frame's first beat into level ``index`` to its first beat out.
 
     A level stores the whole frame (``k/2p`` beats), starts reading the cycle after the last beat
-    is written, one cycle of memory read and one of its output register, the butterfly, and one
-    more register in levels that may copy a frame unchanged (those whose stage in the last pass
-    is beyond ``log2 k``).
+    is written, one cycle of memory read, the butterfly, and one more register in levels that
+    may copy a frame unchanged (those whose stage in the last pass is beyond ``log2 k``).
     """
     bypass = (params.passes - 1) * params.d + index >= params.stages
-    return params.beats + 2 + butterfly_latency(params) + int(bypass)
+    return params.beats + 1 + butterfly_latency(params) + int(bypass)
 
 
 def engine_latency(params: FFTParams) -> int:

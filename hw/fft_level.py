@@ -60,7 +60,7 @@ class FFTLevel(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = k/2p + 2 + butterfly delay (+1 when this level can bypass)`` cycles from the
+    ``delay = k/2p + 1 + butterfly delay (+1 when this level can bypass)`` cycles from the
     first input beat to the first output beat, without stalls.  Throughput: one beat per cycle.
     Memory: ``4`` banks of ``2 * max(1, k/4p)`` words of ``p`` complex samples; ``p``
     butterflies; a twiddle ROM with ``p`` ports.
@@ -111,7 +111,7 @@ class FFTLevel(wiring.Component):
     @property
     def delay(self) -> int:
         """Cycles from a frame's first input beat to its first output beat, without stalls."""
-        return self._params.beats + 2 + self._butterfly_delay + int(self._has_bypass)
+        return self._params.beats + 1 + self._butterfly_delay + int(self._has_bypass)
 
     def model(self, re, im, npass: int, inverse: bool):
         """Integer frames ``(F, k)`` after this level (``(re, im, saturated)``)."""
@@ -130,8 +130,7 @@ class FFTLevel(wiring.Component):
 
         banks = []
         for b in range(4):
-            mem = memory.Memory(shape=unsigned(word.size), depth=2 * depth, init=[],
-                                attrs={"ram_style": "block"})
+            mem = memory.Memory(shape=unsigned(word.size), depth=2 * depth, init=[])
             m.submodules[f"bank{b}"] = mem
             banks.append((mem.write_port(), mem.read_port(domain="sync")))
 
@@ -225,18 +224,7 @@ class FFTLevel(wiring.Component):
                          bypass1.eq(bypass)]
             if beats >= 2:
                 m.d.sync += [par1.eq(rcnt[0]), half1.eq(rcnt >= beats // 2)]
-        # stage 1b: the memory output and twiddles registered, so that a block RAM's slow
-        # clock-to-out (about 5.8 ns on ECP5) has a cycle of its own
-        ctl1 = [v1, par1, half1, bypass1, shift1, inverse1, npass1]
-        ctl1b = [Signal.like(c, name=f"{c.name}_q") for c in ctl1]
-        rd_q = [Signal(word.size, name=f"rd{b}_q") for b in range(4)]
-        tw_q = [Signal(complex_layout(prm.twiddle_width), name=f"tw{l}_q") for l in range(p)]
-        with m.If(en):
-            m.d.sync += [d.eq(c) for d, c in zip(ctl1b, ctl1)]
-            m.d.sync += [d.eq(banks[b][1].data) for b, d in enumerate(rd_q)]
-            m.d.sync += [t.eq(rom.tw[l]) for l, t in enumerate(tw_q)]
-        v1, par1, half1, bypass1, shift1, inverse1, npass1 = ctl1b
-        rd = [word(r) for r in rd_q]
+        rd = [word(banks[b][1].data) for b in range(4)]
         x0 = [rd[0][l] for l in range(p)]
         x1 = [rd[2][l] for l in range(p)]
         if beats >= 2:
@@ -248,7 +236,7 @@ class FFTLevel(wiring.Component):
             bf = Butterfly(w, prm.twiddle_width, prm.pipeline)
             m.submodules[f"bf{l}"] = bf
             bfs.append(bf)
-            m.d.comb += [bf.en.eq(en), bf.tw.eq(tw_q[l]), bf.shift.eq(shift1)]
+            m.d.comb += [bf.en.eq(en), bf.tw.eq(rom.tw[l]), bf.shift.eq(shift1)]
             if beats >= 2:
                 with m.If(par1):
                     m.d.comb += [bf.x0.eq(odd0[l]), bf.x1.eq(odd1[l])]

@@ -63,8 +63,11 @@ class FFTEngineTB:
     async def collect(self, n_frames):
         beats = self.params.beats
         outputs, flags = [], []
-        for _ in range(n_frames * beats):
+        for n in range(n_frames * beats):
             t = await self.sink.recv()
+            if not t.payload.is_resolvable:
+                raise AssertionError(f"output beat {n} (frame {n // beats}) holds X/Z bits: "
+                                     f"{t.payload}")
             samples, inv, first, last = unpack_output(self.params, int(t.payload))
             outputs.append(samples)
             flags.append((inv, first, last))
