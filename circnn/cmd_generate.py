@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .fft_options import add_fft_options, describe, fft_params
-from .files import save_json, save_text
+from .files import save_json
 from .report import emit
 
 

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Mux, Shape, Value, signed
+from amaranth.hdl import Cat, Const, Mux, Value, signed
 from amaranth.lib import data
 
 __all__ = ["complex_layout", "round_shift", "saturate", "pack_complex"]

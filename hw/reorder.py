@@ -79,7 +79,6 @@ class BitReverseBuffer(wiring.Component):
         beats = k // lanes
         B, mb = _log2(lanes), _log2(beats)
         gshift = max(mb - B, 0)
-        sample = complex_layout(w)
 
         banks = []
         for b in range(lanes):

@@ -74,8 +74,6 @@ def test_simulator_failure_is_reported(tmp_path, monkeypatch):
     """A testbench failure surfaces as SimulatorError, not as a silent pass."""
     params = FFTParams(k=4, width=12)
     frames = stimulus(params, np.random.default_rng(0), 4)
-    import sim.tb_fft_engine  # noqa: F401  (the module the runner loads)
-
     monkeypatch.setenv("CIRCNN_FFT_BREAK_MODEL", "1")
     with pytest.raises(SimulatorError, match="fft_engine failed|cocotb tests failed"):
         run_fft_rtl(params, frames, np.zeros(4, int), "verilator", tmp_path)
