@@ -20,6 +20,10 @@ def add_parser(sub) -> None:
                                     "ports with payload bit fields, latency, throughput, gain).")
     add_fft_options(f)
     f.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
+    f.add_argument("--tech", choices=("generic", "ecp5"), default="generic",
+                   help="complex multipliers: generic '*', or ecp5 MULT18X18D primitives with "
+                        "their registers (needs --pipeline 2; a behavioural model of the "
+                        "primitive is written next to the Verilog for simulation)")
     f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
                    help="print the manifest as JSON (or also write it to FILE)")
     f.set_defaults(run=run_fft)
@@ -60,8 +64,16 @@ def run_fft(args) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    engine = FFTEngine(params)
+    try:
+        engine = FFTEngine(params, args.tech)
+    except TypeError as e:
+        raise UsageError(str(e)) from None
     verilog = generate_fft_verilog(params, out / f"{TOPLEVEL}.v", engine)
+    extra = []
+    if args.tech == "ecp5":
+        from sim.ecp5_models import write_models
+
+        extra = [os.path.basename(p) for p in write_models(out)]
     ports = [{"name": name.replace(".", "__"), "width": len(value),
               "direction": "input" if is_in else "output"}
              for name, value, is_in in flat_ports(engine)]
@@ -69,6 +81,7 @@ def run_fft(args) -> int:
              {"name": "rst", "width": 1, "direction": "input"}] + ports
     manifest = {
         "block": "fft_engine", "module": TOPLEVEL, "verilog": os.path.basename(verilog),
+        "tech": args.tech, "simulation_models": extra,
         **describe(params),
         "ports": ports,
         "input_payload": payload_fields(input_payload(params)),

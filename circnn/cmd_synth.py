@@ -21,6 +21,10 @@ def add_parser(sub) -> None:
     f.add_argument("--target", choices=tuple(TARGETS), default="ecp5-85k")
     f.add_argument("--freq", type=float, default=150.0, help="target clock in MHz (default 150)")
     f.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    f.add_argument("--tech", choices=("auto", "generic", "ecp5"), default="auto",
+                   help="complex multipliers: generic '*', or ecp5 MULT18X18D primitives with "
+                        "their registers (needs --pipeline 2); auto picks ecp5 for the ECP5 "
+                        "target when --pipeline 2 and the widths allow it")
     f.add_argument("--workdir", metavar="DIR", help="keep the tool files here (default: temp)")
     f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
                    help="report as JSON (stdout, or FILE)")
@@ -33,7 +37,16 @@ def run_fft(args) -> int:
 
     params = fft_params(args)
     quiet = args.json == "-"
-    engine = FFTEngine(params)
+    tech = args.tech
+    if tech == "auto":
+        fits = params.pipeline == 2 and params.internal_width <= 18 and params.twiddle_width <= 18
+        tech = "ecp5" if args.target.startswith("ecp5") and fits else "generic"
+    if tech == "ecp5" and not args.target.startswith("ecp5"):
+        raise UsageError(f"--tech ecp5 needs an ECP5 target, not {args.target}")
+    try:
+        engine = FFTEngine(params, tech)
+    except TypeError as e:
+        raise UsageError(str(e)) from None
     shell = PortRegisters(engine) if TARGETS[args.target]["shell"] == "registers" \
         else SerialShell(engine)
     progress(f"synth fft {fft_options_summary(params)} for {args.target}", quiet)
@@ -45,6 +58,7 @@ def run_fft(args) -> int:
             raise UsageError(str(e)) from None
     info = describe(params)
     r["block"] = "fft_engine"
+    r["tech"] = tech
     r.update({key: info[key] for key in ("parameters", "latency_cycles",
                                          "frame_interval_cycles")})
     r["throughput_samples_per_clock"] = params.throughput
@@ -55,6 +69,7 @@ def run_fft(args) -> int:
              r["fmax_mhz"], f"{params.throughput:g}", r["lut_per_sample_per_clock"])]
     text = table(rows, ("target", "LUT", "FF", "DSP", "BRAM", "Fmax MHz", "samples/clk",
                         "LUT per sample/clk"))
-    text += f"\n\n{fft_options_summary(params)}, shell: {r['shell']}, nextpnr seed {args.seed}"
+    text += (f"\n\n{fft_options_summary(params)}, multipliers: {tech}, shell: {r['shell']}, "
+             f"nextpnr seed {args.seed}")
     emit(args, text, r)
     return 0

@@ -47,15 +47,17 @@ class Butterfly(wiring.Component):
         Component width of the twiddle (``tw_width - 1`` fractional bits).
     pipeline : int
         Extra registers inside the complex multiplier (0 to 2).
+    tech : str
+        Complex multiplier technology (see :class:`hw.cmul.ComplexMultiplier`).
     """
 
-    def __init__(self, width: int, tw_width: int, pipeline: int = 0):
+    def __init__(self, width: int, tw_width: int, pipeline: int = 0, tech: str = "generic"):
         if not isinstance(width, int) or not 4 <= width <= 32:
             raise TypeError(f"width must be an integer from 4 to 32, not {width!r}")
         if not isinstance(tw_width, int) or not 4 <= tw_width <= 32:
             raise TypeError(f"tw_width must be an integer from 4 to 32, not {tw_width!r}")
         self._width, self._tw_width = width, tw_width
-        self._cmul = ComplexMultiplier(width, tw_width, pipeline)
+        self._cmul = ComplexMultiplier(width, tw_width, pipeline, tech)
         super().__init__({
             "en": In(1),
             "x0": In(complex_layout(width)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,6 +33,11 @@ class ComplexMultiplier(wiring.Component):
         Component widths of the operands (signed).
     pipeline : int
         Extra register stages after the products, 0 to 2.
+    tech : str
+        ``"generic"`` (``*`` operators, any device) or ``"ecp5"``: four ``MULT18X18D``
+        primitives with their input, pipeline and output registers enabled (needs operands of at
+        most 18 bits and ``pipeline = 2``, which has the same latency, so the two are
+        interchangeable; ``sim/ecp5_models.py`` provides a behavioural model for simulation).
 
     Members
     -------
@@ -41,13 +46,21 @@ class ComplexMultiplier(wiring.Component):
     o : Out(complex_layout(a_width + b_width + 1))
     """
 
-    def __init__(self, a_width: int, b_width: int, pipeline: int = 0):
+    TECHS = ("generic", "ecp5")
+
+    def __init__(self, a_width: int, b_width: int, pipeline: int = 0, tech: str = "generic"):
         for name, v in (("a_width", a_width), ("b_width", b_width)):
             if not isinstance(v, int) or not 2 <= v <= 36:
                 raise TypeError(f"{name} must be an integer from 2 to 36, not {v!r}")
         if pipeline not in (0, 1, 2):
             raise TypeError(f"pipeline must be 0, 1 or 2, not {pipeline!r}")
+        if tech not in self.TECHS:
+            raise TypeError(f"tech must be 'generic' or 'ecp5', not {tech!r}")
+        if tech == "ecp5" and (pipeline != 2 or a_width > 18 or b_width > 18):
+            raise TypeError(f"tech 'ecp5' needs pipeline 2 and operands of at most 18 bits, not "
+                            f"pipeline {pipeline} with {a_width} x {b_width} bits")
         self._a_width, self._b_width, self._pipeline = a_width, b_width, pipeline
+        self._tech = tech
         super().__init__({
             "en": In(1),
             "a": In(complex_layout(a_width)),
@@ -69,8 +82,37 @@ class ComplexMultiplier(wiring.Component):
         a_re, a_im, b_re, b_im = (np.asarray(v, dtype=np.int64) for v in (a_re, a_im, b_re, b_im))
         return a_re * b_re - a_im * b_im, a_re * b_im + a_im * b_re
 
+    def _ecp5_product(self, m, name, a, b):
+        """``a * b`` through a MULT18X18D with its three registers (latency 3, enable ``en``)."""
+        p = Signal(signed(36), name=f"dsp_{name}")
+        a18 = Signal(signed(18), name=f"dsp_{name}_a")
+        b18 = Signal(signed(18), name=f"dsp_{name}_b")
+        m.d.comb += [a18.eq(a), b18.eq(b)]
+        ports = {f"i_A{i}": a18[i] for i in range(18)}
+        ports.update({f"i_B{i}": b18[i] for i in range(18)})
+        ports.update({f"o_P{i}": p[i] for i in range(36)})
+        m.submodules[f"dsp_{name}"] = Instance(
+            "MULT18X18D",
+            p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
+            p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
+            p_REG_PIPELINE_CLK="CLK0", p_REG_PIPELINE_CE="CE0", p_REG_PIPELINE_RST="RST0",
+            p_REG_OUTPUT_CLK="CLK0", p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
+            p_GSR="DISABLED", p_RESETMODE="SYNC", p_MULT_BYPASS="DISABLED",
+            i_SIGNEDA=Const(1, 1), i_SIGNEDB=Const(1, 1), i_SOURCEA=Const(0, 1),
+            i_SOURCEB=Const(0, 1), i_CLK0=ClockSignal(), i_CE0=self.en, i_RST0=Const(0, 1),
+            **ports)
+        return p
+
     def elaborate(self, platform):
         m = Module()
+        if self._tech == "ecp5":
+            rr = self._ecp5_product(m, "rr", self.a.re, self.b.re)
+            ii = self._ecp5_product(m, "ii", self.a.im, self.b.im)
+            ri = self._ecp5_product(m, "ri", self.a.re, self.b.im)
+            ir = self._ecp5_product(m, "ir", self.a.im, self.b.re)
+            with m.If(self.en):
+                m.d.sync += [self.o.re.eq(rr - ii), self.o.im.eq(ri + ir)]
+            return m
         pw = self._a_width + self._b_width
         prods = [Signal(signed(pw), name=f"prod_{n}") for n in ("rr", "ii", "ri", "ir")]
         with m.If(self.en):

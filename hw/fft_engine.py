@@ -67,6 +67,13 @@ class FFTEngine(wiring.Component):
     ``p * d`` butterflies (4 real multipliers each), ``d`` twiddle ROMs of ``k`` words with ``p``
     ports, ``d`` ping-pong memories of ``2k`` samples and one reorder memory of ``2k`` samples.
 
+    Parameters
+    ----------
+    params : FFTParams
+    tech : str
+        ``"generic"``, or ``"ecp5"`` for complex multipliers on MULT18X18D primitives with their
+        own registers (needs ``pipeline=2``; same latency and numerics).
+
     Members
     -------
     i : In(stream.Signature(input_payload(params)))
@@ -78,10 +85,18 @@ class FFTEngine(wiring.Component):
         ``last`` is only checked).
     """
 
-    def __init__(self, params: FFTParams):
+    def __init__(self, params: FFTParams, tech: str = "generic"):
         if not isinstance(params, FFTParams):
             raise TypeError(f"params must be an FFTParams, not {params!r}")
+        if tech not in ("generic", "ecp5"):
+            raise TypeError(f"tech must be 'generic' or 'ecp5', not {tech!r}")
+        if tech == "ecp5" and (params.pipeline != 2 or params.internal_width > 18
+                               or params.twiddle_width > 18):
+            raise TypeError("tech 'ecp5' needs pipeline 2 and width + guard and twiddle_width of "
+                            f"at most 18 bits, not pipeline {params.pipeline}, "
+                            f"{params.internal_width} and {params.twiddle_width} bits")
         self._params = params
+        self._tech = tech
         super().__init__({
             "i": In(stream.Signature(input_payload(params))),
             "o": Out(stream.Signature(output_payload(params))),
@@ -111,7 +126,7 @@ class FFTEngine(wiring.Component):
         lanes, beats, guard = prm.lanes, prm.beats, prm.guard
         iw = prm.internal_width
 
-        levels = [FFTLevel(prm, i) for i in range(prm.d)]
+        levels = [FFTLevel(prm, i, self._tech) for i in range(prm.d)]
         for i, lv in enumerate(levels):
             m.submodules[f"level{i}"] = lv
         for a, b in zip(levels, levels[1:]):

@@ -70,6 +70,8 @@ class FFTLevel(wiring.Component):
     params : FFTParams
     index : int
         Level number, ``0 <= index < d``.
+    tech : str
+        Multiplier technology, ``"generic"`` or ``"ecp5"`` (see :class:`hw.cmul.ComplexMultiplier`).
 
     Members
     -------
@@ -79,13 +81,13 @@ class FFTLevel(wiring.Component):
         Per output sample: a component was saturated (valid with ``o``).
     """
 
-    def __init__(self, params: FFTParams, index: int):
+    def __init__(self, params: FFTParams, index: int, tech: str = "generic"):
         if not isinstance(params, FFTParams):
             raise TypeError(f"params must be an FFTParams, not {params!r}")
         if not isinstance(index, int) or not 0 <= index < params.d:
             raise TypeError(f"index must be an integer from 0 to d - 1 = {params.d - 1}, "
                             f"not {index!r}")
-        self._params, self._index = params, index
+        self._params, self._index, self._tech = params, index, tech
         last_pass_stage = (params.passes - 1) * params.d + index
         self._has_bypass = last_pass_stage >= params.stages
         self._butterfly_delay = Butterfly.delay_for(params.pipeline)
@@ -233,7 +235,7 @@ class FFTLevel(wiring.Component):
 
         bfs = []
         for l in range(p):
-            bf = Butterfly(w, prm.twiddle_width, prm.pipeline)
+            bf = Butterfly(w, prm.twiddle_width, prm.pipeline, self._tech)
             m.submodules[f"bf{l}"] = bf
             bfs.append(bf)
             m.d.comb += [bf.en.eq(en), bf.tw.eq(rom.tw[l]), bf.shift.eq(shift1)]

@@ -12,6 +12,7 @@ import numpy as np
 from golden.fft_fixed import FFTParams
 from hw.fft_engine import FFTEngine
 
+from .ecp5_models import write_models
 from .simulators import run_cocotb
 from .verilog import write_verilog
 
@@ -25,11 +26,12 @@ def params_dict(params: FFTParams) -> dict:
     return d
 
 
-def generate_fft_verilog(params: FFTParams, path: Path, engine: FFTEngine | None = None) -> Path:
+def generate_fft_verilog(params: FFTParams, path: Path, engine: FFTEngine | None = None,
+                         tech: str = "generic") -> Path:
     """Verilog of the engine (module ``fft_engine``), rewritten only when it changed."""
     path = Path(path)
     tmp = path.with_suffix(".new")
-    write_verilog(engine if engine is not None else FFTEngine(params), TOPLEVEL, tmp)
+    write_verilog(engine if engine is not None else FFTEngine(params, tech), TOPLEVEL, tmp)
     if path.exists() and path.read_text() == tmp.read_text():
         tmp.unlink()
     else:
@@ -38,19 +40,24 @@ def generate_fft_verilog(params: FFTParams, path: Path, engine: FFTEngine | None
 
 
 def run_fft_rtl(params: FFTParams, frames, inverse, sim: str, build_root: Path, gap: float = 0.0,
-                stall: float = 0.0, seed: int = 0, check: bool = True, waves: bool = False):
+                stall: float = 0.0, seed: int = 0, check: bool = True, waves: bool = False,
+                tech: str = "generic"):
     """Simulate the engine on ``frames`` (F, k) with per-frame ``inverse`` flags.
 
     Returns a dict with ``outputs`` (F, k) complex integers, ``saturations``, ``cycles`` (from
     the first input beat offered to the last output beat) and ``build_dir`` (holding the
     waveform when ``waves``).  With ``check`` the testbench also compares every frame with the
     golden model and fails on any difference.  Builds are cached per parameter set and
-    simulator under ``build_root``.
+    simulator under ``build_root``.  ``tech="ecp5"`` simulates the MULT18X18D version against
+    the behavioural model of ``sim/ecp5_models.py``.
     """
-    key = hashlib.sha1(json.dumps(params_dict(params), sort_keys=True).encode()).hexdigest()[:12]
+    key = hashlib.sha1(json.dumps([params_dict(params), tech], sort_keys=True).encode()
+                       ).hexdigest()[:12]
     build_dir = Path(build_root).resolve() / f"fft-{params.k}-{key}-{sim}{'-waves' if waves else ''}"
     build_dir.mkdir(parents=True, exist_ok=True)
-    verilog = generate_fft_verilog(params, build_dir / f"{TOPLEVEL}.v")
+    sources = [generate_fft_verilog(params, build_dir / f"{TOPLEVEL}.v", tech=tech)]
+    if tech == "ecp5":
+        sources += write_models(build_dir)
     stim = build_dir / "stimulus.npz"
     np.savez(stim, frames=np.asarray(frames, dtype=np.complex128),
              inverse=np.asarray(inverse, dtype=np.int64))
@@ -61,7 +68,7 @@ def run_fft_rtl(params: FFTParams, frames, inverse, sim: str, build_root: Path, 
     config.write_text(json.dumps({
         "params": params_dict(params), "stimulus": str(stim), "results": str(results),
         "gap": gap, "stall": stall, "seed": seed, "check": check}))
-    run_cocotb(sim, [verilog], TOPLEVEL, "sim.tb_fft_engine", build_dir,
+    run_cocotb(sim, sources, TOPLEVEL, "sim.tb_fft_engine", build_dir,
                extra_env={"CIRCNN_FFT_CONFIG": str(config)}, waves=waves, seed=seed,
                always=False)
     with np.load(results) as r:

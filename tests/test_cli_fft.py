@@ -73,6 +73,9 @@ def test_fft_rtl_real_input_and_waves(tmp_path, capsys):
     (["synth", "fft", "--k", "16", "--width", "30"], "width must be an integer from 8 to 24"),
     (["fft", "--k", "16", "--forward-shifts", "1,1", "-i", "x.npy", "-o", "y.npy"],
      "forward_shifts must be 4 values"),
+    (["generate", "fft", "--k", "16", "--tech", "ecp5", "-o", "g"], "tech 'ecp5' needs pipeline 2"),
+    (["synth", "fft", "--k", "16", "--pipeline", "2", "--tech", "ecp5", "--target", "ice40-up5k"],
+     "--tech ecp5 needs an ECP5 target"),
 ])
 def test_fft_user_errors(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
