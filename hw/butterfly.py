@@ -24,9 +24,9 @@ class Butterfly(wiring.Component):
     --------
     ::
 
-        x0, x1 -> [+/-] -> reg -+-> delay (1 + cmul.delay) ------------> [round, sat] -> reg -> a
-                                +-> [round, sat] -> reg -> ComplexMultiplier(d, tw)
-                                                               -> [round, sat] -> reg -> b
+        x0, x1 -> [+/-] -> reg -+-> delay (2 + cmul.delay) ------------> [round, sat] -> reg -> a
+                                +-> [round] -> reg -> [sat] -> reg -> ComplexMultiplier(d, tw)
+                                                                     -> [round, sat] -> reg -> b
 
     Rounding is half up, saturation clamps to ``width`` bits and raises ``sat_a``/``sat_b``;
     rounding and saturation get a cycle of their own (better Fmax on ECP5).  The difference is
@@ -36,7 +36,7 @@ class Butterfly(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = 5 + pipeline`` enabled cycles.  One complex multiplier (4 real
+    ``delay = 6 + pipeline`` enabled cycles.  One complex multiplier (4 real
     ``width x tw_width`` products), 4 adders of ``width + 1`` bits, 6 rounders.
 
     Parameters
@@ -77,7 +77,7 @@ class Butterfly(wiring.Component):
     @staticmethod
     def delay_for(pipeline: int) -> int:
         """Latency of a butterfly built with ``pipeline`` extra multiplier registers."""
-        return 5 + pipeline
+        return 6 + pipeline
 
     def model(self, x0r, x0i, x1r, x1i, twr, twi, shift):
         """Integer outputs ``(ar, ai, br, bi, sat_a, sat_b)`` for arrays of inputs."""
@@ -115,17 +115,23 @@ class Butterfly(wiring.Component):
                 tw.eq(self.tw), sh.eq(self.shift),
             ]
 
-        # the difference is scaled, rounded and saturated in a cycle of its own
+        # the difference is scaled and rounded in one cycle, saturated in the next (each is a
+        # carry chain or a wide compare: together they were the ECP5 critical path)
+        rnd = Signal(complex_layout(w + 2))
+        tw_r = Signal.like(tw)
+        with m.If(en):
+            m.d.sync += [rnd.re.eq(Mux(sh, round_shift(dif.re, 1), dif.re)),
+                         rnd.im.eq(Mux(sh, round_shift(dif.im, 1), dif.im)), tw_r.eq(tw)]
         d = Signal(complex_layout(w))
         d_sat = Signal()
         tw_d = Signal.like(tw)
-        dr, sdr = saturate(Mux(sh, round_shift(dif.re, 1), dif.re), w)
-        di, sdi = saturate(Mux(sh, round_shift(dif.im, 1), dif.im), w)
+        dr, sdr = saturate(rnd.re, w)
+        di, sdi = saturate(rnd.im, w)
         with m.If(en):
-            m.d.sync += [d.re.eq(dr), d.im.eq(di), d_sat.eq(sdr | sdi), tw_d.eq(tw)]
+            m.d.sync += [d.re.eq(dr), d.im.eq(di), d_sat.eq(sdr | sdi), tw_d.eq(tw_r)]
         m.d.comb += [cmul.a.eq(d), cmul.b.eq(tw_d)]
         # the sum, the shift and the difference's flag wait for the product
-        for i in range(1 + cmul.delay):
+        for i in range(2 + cmul.delay):
             s_d = Signal.like(s, name=f"sum_d{i}")
             sh_d = Signal(name=f"shift_d{i}")
             with m.If(en):
