@@ -251,8 +251,8 @@ def fft_fixed(frames, params: FFTParams, inverse: bool = False, trace: list | No
 
 def butterfly_latency(params: FFTParams) -> int:
     """Register stages of a butterfly: sum/difference, rounded difference, saturated difference,
-    products, ``pipeline`` extra, combine, round/saturate."""
-    return 6 + params.pipeline
+    products, ``pipeline`` extra, combine, rounded outputs, saturated outputs."""
+    return 7 + params.pipeline
 
 
 def level_latency(params: FFTParams, index: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -24,19 +24,19 @@ class Butterfly(wiring.Component):
     --------
     ::
 
-        x0, x1 -> [+/-] -> reg -+-> delay (2 + cmul.delay) ------------> [round, sat] -> reg -> a
+        x0, x1 -> [+/-] -> reg -+-> delay (2 + cmul.delay) -----------> [round] -> reg -> [sat] -> reg -> a
                                 +-> [round] -> reg -> [sat] -> reg -> ComplexMultiplier(d, tw)
-                                                                     -> [round, sat] -> reg -> b
+                                                                    -> [round] -> reg -> [sat] -> reg -> b
 
     Rounding is half up, saturation clamps to ``width`` bits and raises ``sat_a``/``sat_b``;
-    rounding and saturation get a cycle of their own (better Fmax on ECP5).  The difference is
+    rounding and saturation each get a cycle of their own (better Fmax on ECP5).  The difference is
     scaled before the multiplier so that its operand keeps ``width`` bits (18 x 16 for the
     default 16-bit engine: one MULT18X18D per real product).  ``shift`` (0 or 1) is the stage's
     scaling and may change every cycle.  All registers advance only when ``en``.
 
     Latency and resources
     ---------------------
-    ``delay = 6 + pipeline`` enabled cycles.  One complex multiplier (4 real
+    ``delay = 7 + pipeline`` enabled cycles.  One complex multiplier (4 real
     ``width x tw_width`` products), 4 adders of ``width + 1`` bits, 6 rounders.
 
     Parameters
@@ -77,7 +77,7 @@ class Butterfly(wiring.Component):
     @staticmethod
     def delay_for(pipeline: int) -> int:
         """Latency of a butterfly built with ``pipeline`` extra multiplier registers."""
-        return 6 + pipeline
+        return 7 + pipeline
 
     def model(self, x0r, x0i, x1r, x1i, twr, twi, shift):
         """Integer outputs ``(ar, ai, br, bi, sat_a, sat_b)`` for arrays of inputs."""
@@ -143,13 +143,19 @@ class Butterfly(wiring.Component):
                 m.d.sync += ds.eq(d_sat)
             d_sat = ds
 
-        ar, sar = saturate(Mux(sh, round_shift(s.re, 1), s.re), w)
-        ai, sai = saturate(Mux(sh, round_shift(s.im, 1), s.im), w)
-        br, sbr = saturate(round_shift(cmul.o.re, frac), w)
-        bi, sbi = saturate(round_shift(cmul.o.im, frac), w)
+        # outputs: rounded in one cycle, saturated in the next
+        rounded = [Mux(sh, round_shift(s.re, 1), s.re), Mux(sh, round_shift(s.im, 1), s.im),
+                   round_shift(cmul.o.re, frac), round_shift(cmul.o.im, frac)]
+        regs = [Signal(signed(len(v) + 1), name=f"rounded_{n}")
+                for v, n in zip(rounded, ("ar", "ai", "br", "bi"))]
+        d_sat_r = Signal()
+        with m.If(en):
+            m.d.sync += [r.eq(v) for r, v in zip(regs, rounded)]
+            m.d.sync += d_sat_r.eq(d_sat)
+        (ar, sar), (ai, sai), (br, sbr), (bi, sbi) = (saturate(r, w) for r in regs)
         with m.If(en):
             m.d.sync += [
                 self.a.re.eq(ar), self.a.im.eq(ai), self.b.re.eq(br), self.b.im.eq(bi),
-                self.sat_a.eq(sar | sai), self.sat_b.eq(sbr | sbi | d_sat),
+                self.sat_a.eq(sar | sai), self.sat_b.eq(sbr | sbi | d_sat_r),
             ]
         return m
