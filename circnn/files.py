@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
@@ -15,23 +14,18 @@ from .errors import UsageError
 
 
 def _atomic(path: str, mode: str, write) -> None:
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".circnn-", dir=directory)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    model_file.atomic_write(path, mode, write)
 
 
 def save_npy(path: str, array: np.ndarray) -> None:
     _atomic(path, "wb", lambda f: np.save(f, array))
+
+
+def save_bytes(path: str, data: bytes) -> None:
+    _atomic(path, "wb", lambda f: f.write(data))
 
 
 def save_text(path: str, text: str) -> None:
@@ -43,10 +37,7 @@ def save_json(path: str, obj) -> None:
 
 
 def save_model(path: str, net: Network) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    model_file.save(net, path)
+    _atomic(path, "wb", lambda f: np.savez(f, **model_file.to_arrays(net)))
 
 
 def load_model(path: str) -> Network:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 
-from .files import _atomic
+from .files import save_bytes
 
 
 def _save(fig, path: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    _atomic(path, "wb", lambda f: f.write(buf.getvalue()))
+    save_bytes(path, buf.getvalue())
 
 
 def accuracy_plot(report: dict, path: str) -> None:

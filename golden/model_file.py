@@ -17,7 +17,8 @@ import numpy as np
 from .blockcirculant import block_grid, check_block_size
 from .network import ACTIVATIONS, KINDS, Layer, Network
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "save", "load", "atomic_save_npz"]
+__all__ = ["FORMAT", "VERSION", "ModelFileError", "save", "load", "atomic_write",
+           "atomic_save_npz"]
 
 FORMAT = "circnn-model"
 VERSION = 1
@@ -30,19 +31,25 @@ class ModelFileError(ValueError):
     """A model file that cannot be used, with the reason."""
 
 
-def atomic_save_npz(path: str | os.PathLike, arrays: dict) -> None:
-    """Write ``arrays`` as an ``.npz`` at ``path`` atomically (temporary file, then rename)."""
+def atomic_write(path: str | os.PathLike, mode: str, write) -> None:
+    """Call ``write(file)`` on a temporary file next to ``path``, then rename it to ``path``:
+    a reader never sees a half-written file."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".circnn-", suffix=".npz", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".circnn-", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+        with os.fdopen(fd, mode) as f:
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_save_npz(path: str | os.PathLike, arrays: dict) -> None:
+    """Write ``arrays`` as an ``.npz`` at ``path`` atomically."""
+    atomic_write(path, "wb", lambda f: np.savez(f, **arrays))
 
 
 def to_arrays(net: Network) -> dict:
