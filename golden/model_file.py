@@ -22,6 +22,9 @@ __all__ = ["FORMAT", "VERSION", "ModelFileError", "save", "load", "atomic_write"
 
 FORMAT = "circnn-model"
 VERSION = 1
+#: Version 2 is version 1 plus the quantization of the layer engine (golden/quantized_file.py);
+#: its float part reads the same.
+READABLE_VERSIONS = (1, 2)
 
 _INT_FIELDS = ("k", "in_features", "out_features", "pool", "in_channels", "kernel", "stride",
                "padding")
@@ -168,10 +171,10 @@ def load(path: str | os.PathLike) -> Network:
         if "format" not in data or str(data["format"]) != FORMAT:
             raise ModelFileError(f"{path}: not a circnn model file (no format '{FORMAT}')")
         version = r.scalar("version", int)
-        if version != VERSION:
+        if version not in READABLE_VERSIONS:
             raise ModelFileError(
                 f"{path}: model file version {version} is not supported (this circnn reads "
-                f"version {VERSION})")
+                f"versions {', '.join(str(v) for v in READABLE_VERSIONS)})")
         input_shape = r.get("input_shape")
         if input_shape.ndim != 1 or input_shape.dtype.kind not in "iu" or np.any(input_shape < 1):
             raise ModelFileError(f"{path}: 'input_shape' must be a list of positive integers")

@@ -1,0 +1,117 @@
+"""Peripheral computing block, part 1: spectrum separation and the frequency-domain CMAC lanes."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.engine_plan import EnginePlan
+
+from .cmul import ComplexMultiplier
+from .fixed import complex_layout, round_shift, saturate
+
+__all__ = ["MACLanes", "select", "round_shift_var"]
+
+
+def select(values, index):
+    """``values[index]`` as a chain of multiplexers (no Array proxy: see docs/toolchain)."""
+    out = values[0]
+    for i, v in enumerate(values[1:], start=1):
+        out = Mux(index == i, v, out)
+    return out
+
+
+def round_shift_var(v, shift):
+    """``v / 2**shift`` rounded half up, ``shift`` a run-time value (``0``: ``v``)."""
+    half = (Const(1, len(shift) + 1) << shift) >> 1
+    return (v + half) >> shift
+
+
+class MACLanes(wiring.Component):
+    """Separate two packed real spectra, multiply by the weights and accumulate over ``j``.
+
+    Overview
+    --------
+    Each issued cycle carries ``Z[m]`` and ``Z[(k - m) mod k]`` of the frame holding input block
+    ``j`` (``odd``: the block in the imaginary part) and one weight per lane.  The separated
+    ``X_j[m]`` (golden.engine_fixed step 2) is multiplied by every lane's weight; lane ``l``
+    accumulates ``sum_j W[i_l, j, m] X_j[m]`` exactly (``acc_width`` bits, see
+    :func:`golden.engine_fixed.accumulator_width`) from the ``first`` to the ``last`` term, then
+    rounds by ``acc_shift`` and saturates to ``width - 1`` bits: ``y`` with ``y_valid`` and the
+    ``tag`` (the spectrum address) that came with the last term.
+
+    Latency and resources
+    ---------------------
+    ``delay = 4``: ``y_valid`` rises 4 cycles after the ``last`` term is at the inputs
+    (separation register, two multiplier stages, accumulator).  ``lanes`` complex multipliers (4 real ``width x width``
+    products each), ``lanes`` accumulators of ``acc_width`` bits.
+
+    Members
+    -------
+    valid, first, last, odd : In(1)
+    zm, zn : In(complex_layout(width))
+    w : In(ArrayLayout(complex_layout(width), lanes))
+    tag : In(tag_width)
+    acc_shift : In(range(64))
+    y : Out(ArrayLayout(complex_layout(width), lanes)), y_valid, y_tag, clipped (per lane)
+    sep_clipped : Out(1)  a separated component saturated this cycle
+    """
+
+    delay = 4
+
+    def __init__(self, plan: EnginePlan, tag_width: int):
+        self._w = plan.width
+        self._lanes = plan.lanes
+        self._acc = plan.acc_width
+        self._tag_width = tag_width
+        cw = complex_layout(plan.width)
+        super().__init__({
+            "valid": In(1), "first": In(1), "last": In(1), "odd": In(1),
+            "zm": In(cw), "zn": In(cw),
+            "w": In(data.ArrayLayout(cw, plan.lanes)),
+            "tag": In(tag_width),
+            "acc_shift": In(6),
+            "y": Out(data.ArrayLayout(cw, plan.lanes)),
+            "y_valid": Out(1),
+            "y_tag": Out(tag_width),
+            "clipped": Out(plan.lanes),
+            "sep_clipped": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        w, lanes = self._w, self._lanes
+        zm, zn = self.zm, self.zn
+        # separation (golden.engine_fixed.separate), registered
+        s_re = Mux(self.odd, zm.im + zn.im, zm.re + zn.re)
+        s_im = Mux(self.odd, zn.re - zm.re, zm.im - zn.im)
+        x_re, c_re = saturate(round_shift(s_re, 1), w)
+        x_im, c_im = saturate(round_shift(s_im, 1), w)
+        x = Signal(complex_layout(w))
+        wr = Signal(data.ArrayLayout(complex_layout(w), lanes))
+        ctrl = data.StructLayout({"valid": 1, "first": 1, "last": 1, "tag": self._tag_width})
+        c2, c3, c4 = (Signal(ctrl, name=f"ctrl{s}") for s in (2, 3, 4))
+        m.d.sync += [x.re.eq(x_re), x.im.eq(x_im), wr.eq(self.w),
+                     c2.valid.eq(self.valid), c2.first.eq(self.first), c2.last.eq(self.last),
+                     c2.tag.eq(self.tag), c3.eq(c2), c4.eq(c3),
+                     self.sep_clipped.eq(self.valid & (c_re | c_im))]
+        acc_shape = signed(self._acc)
+        for lane in range(lanes):
+            cm = ComplexMultiplier(w, w)
+            m.submodules[f"cmul{lane}"] = cm
+            m.d.comb += [cm.en.eq(1), cm.a.eq(x), cm.b.eq(wr[lane])]
+            acc_re, acc_im = Signal(acc_shape, name=f"acc_re{lane}"), Signal(acc_shape, name=f"acc_im{lane}")
+            sum_re = Mux(c4.first, 0, acc_re) + cm.o.re
+            sum_im = Mux(c4.first, 0, acc_im) + cm.o.im
+            res_re, res_im = Signal(acc_shape, name=f"res_re{lane}"), Signal(acc_shape, name=f"res_im{lane}")
+            with m.If(c4.valid):
+                m.d.sync += [acc_re.eq(sum_re), acc_im.eq(sum_im)]
+                with m.If(c4.last):
+                    m.d.sync += [res_re.eq(sum_re), res_im.eq(sum_im)]
+            y_re, k_re = saturate(round_shift_var(res_re, self.acc_shift), w - 1)
+            y_im, k_im = saturate(round_shift_var(res_im, self.acc_shift), w - 1)
+            m.d.comb += [self.y[lane].re.eq(y_re), self.y[lane].im.eq(y_im),
+                         self.clipped[lane].eq(self.y_valid & (k_re | k_im))]
+        m.d.sync += [self.y_valid.eq(c4.valid & c4.last), self.y_tag.eq(c4.tag)]
+        return m

@@ -1,0 +1,497 @@
+"""The CirCNN layer engine: memories, descriptor table and control FSM around the FFT engine and
+the MAC lanes; runs a whole quantized network from an input stream to an output stream."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.engine_plan import EnginePlan
+
+from .engine_mac import MACLanes, round_shift_var, select
+from .fft_engine import FFTEngine
+from .fixed import complex_layout, saturate
+
+__all__ = ["LayerEngine", "value_payload", "weight_payload", "PHASES"]
+
+#: Values of the ``phase`` output.
+PHASES = {"load": 0, "fft": 1, "mac": 2, "ifft": 3, "unload": 4, "setup": 5}
+
+COUNTER_WIDTH = 32
+
+
+def _bits(n: int) -> int:
+    return max(1, int(n).bit_length())
+
+
+def value_payload(width: int) -> data.StructLayout:
+    """One activation per beat; ``last`` marks the end of a sample (checked on ``o`` only)."""
+    return data.StructLayout({"data": signed(width), "last": 1})
+
+
+def weight_payload(plan: EnginePlan) -> data.StructLayout:
+    """A run-time weight write: lane (bank), word address, complex weight (``re`` low)."""
+    return data.StructLayout({"lane": _bits(plan.lanes - 1), "addr": _bits(plan.bank_depth - 1),
+                              "data": 2 * plan.width})
+
+
+class LayerEngine(wiring.Component):
+    """Runs every layer of a quantized block-circulant network (golden.engine_fixed, bit exact).
+
+    Overview
+    --------
+    ::
+
+        i -> act buffer 0 <-> act buffer 1 -> o        (ping-pong between layers)
+                 |  im2col reader (patch table)  ^
+                 v                               | bias, ReLU, requant, pool (read-modify-write)
+            two real blocks per frame            |
+                 v                               |
+              FFT engine (forward | inverse, per frame)
+                 v                               ^
+               Z buffer -> separation -> MAC lanes -> Y banks -> Hermitian packing
+
+    Per layer (descriptor table row, ``golden.engine_plan.LayerPlan``) and per vector (fc: one;
+    conv: one per output pixel) the FSM runs three phases: ``fft`` (input frames into the FFT
+    engine, spectra into the Z buffer), ``mac`` (``groups`` passes of ``lanes`` output blocks over
+    ``k/2 + 1`` bins and ``q`` input blocks), ``ifft`` (pairs of output spectra through the
+    engine, then bias, activation, requantization and pooling into the other activation buffer).
+    After the last layer the result is streamed out; then the engine takes the next input.
+
+    Interfaces
+    ----------
+    i : In(stream of value_payload)  ``in_size`` quantized inputs per sample, C order
+    o : Out(stream of value_payload) ``out_size`` outputs per sample, ``last`` on the final one
+    w : In(stream of weight_payload) weight writes, accepted only between samples (``busy`` low)
+    busy, layer, phase : status (``PHASES``)
+    saturations : spectrum and output requantization saturations (golden ``spectrum + output``)
+    fft_saturations : the FFT engine's counter (golden ``fft + ifft``)
+    """
+
+    def __init__(self, plan: EnginePlan):
+        if not isinstance(plan, EnginePlan):
+            raise TypeError(f"plan must be an EnginePlan, not {plan!r}")
+        self._plan = plan
+        w = plan.width
+        super().__init__({
+            "i": In(stream.Signature(value_payload(w))),
+            "o": Out(stream.Signature(value_payload(w))),
+            "w": In(stream.Signature(weight_payload(plan))),
+            "busy": Out(1),
+            "layer": Out(range(len(plan.layers) + 1)),
+            "phase": Out(3),
+            "saturations": Out(COUNTER_WIDTH),
+            "fft_saturations": Out(COUNTER_WIDTH),
+        })
+
+    @property
+    def plan(self) -> EnginePlan:
+        return self._plan
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self._plan
+        W, k, P = plan.width, plan.k, plan.lanes
+        fp = plan.fft
+        lanes2p, beats, bins = fp.lanes, fp.beats, plan.bins
+        lk = k.bit_length() - 1
+        l2p = lanes2p.bit_length() - 1
+        cw = complex_layout(W)
+        L = len(plan.layers)
+
+        m.submodules.fft = fft = FFTEngine(fp)
+        m.d.comb += self.fft_saturations.eq(fft.saturations)
+
+        # ---------------- memories -----------------------------------------------------------
+        A = plan.act_depth
+        acts = []
+        for b in range(2):
+            mem = memory.Memory(shape=signed(W), depth=A, init=[])
+            m.submodules[f"act{b}"] = mem
+            acts.append((mem.write_port(), mem.read_port(), mem.read_port()))
+        zmem = memory.Memory(shape=unsigned(2 * W * lanes2p), depth=plan.zbuf_depth, init=[])
+        m.submodules.zbuf = zmem
+        z_wp, z_ra, z_rb = zmem.write_port(), zmem.read_port(), zmem.read_port()
+        ybanks, wbanks = [], []
+        for lane in range(P):
+            ym = memory.Memory(shape=unsigned(2 * W), depth=plan.ybuf_depth, init=[])
+            m.submodules[f"ybank{lane}"] = ym
+            ybanks.append((ym.write_port(), ym.read_port()))
+            init = plan.weight_banks[lane] or [0]
+            wm = memory.Memory(shape=unsigned(2 * W), depth=plan.bank_depth, init=init)
+            m.submodules[f"wbank{lane}"] = wm
+            wbanks.append((wm.write_port(), wm.read_port()))
+        bias_mem = memory.Memory(shape=signed(W), depth=max(1, len(plan.bias)),
+                                 init=plan.bias or [0])
+        m.submodules.bias = bias_mem
+        bias_rp = bias_mem.read_port()
+        ow = _bits(max(t[0] for t in plan.patch_table))
+        kb = _bits(max(max(t[1], t[2]) for t in plan.patch_table))
+        tlayout = data.StructLayout({"off": ow, "ky": kb, "kx": kb})
+        tinit = [o | (ky << ow) | (kx << (ow + kb)) for o, ky, kx in plan.patch_table]
+        tmem = memory.Memory(shape=unsigned(ow + 2 * kb), depth=len(tinit), init=tinit)
+        m.submodules.patch_table = tmem
+        t_ra, t_rb = tmem.read_port(), tmem.read_port()
+
+        # ---------------- descriptor table ---------------------------------------------------
+        fields = {}
+
+        def dfield(name, maxval, signed_=False):
+            shape = signed(_bits(maxval) + 1) if signed_ else unsigned(_bits(maxval))
+            fields[name] = Signal(shape, name=f"d_{name}")
+            return fields[name]
+
+        for name in ("conv", "relu", "pool", "n", "m", "q", "pb", "frames_in", "frames_out",
+                     "groups", "vectors", "in_h", "in_w", "out_w", "stride", "pad", "pool_h",
+                     "pool_w", "out_stride", "out_size", "acc_shift", "out_shift", "wbase",
+                     "bbase", "tbase"):
+            dfield(name, max(getattr(lp, name) for lp in plan.layers))
+        d = fields
+        layer = Signal(range(L + 1))
+        m.d.comb += self.layer.eq(layer)
+
+        # position of the current vector (conv)
+        sw = _bits(A + 2 * max(lp.pad * (lp.in_w + 1) + lp.stride * (lp.in_w + 1)
+                               for lp in plan.layers)) + 2
+        oy = Signal(range(max(lp.out_h for lp in plan.layers) + 1))
+        ox = Signal(range(max(lp.out_w for lp in plan.layers) + 1))
+        iy0, ix0 = Signal(signed(sw)), Signal(signed(sw))
+        row_base, pix_base = Signal(signed(sw)), Signal(signed(sw))
+        vec = Signal(range(max(lp.vectors for lp in plan.layers) + 1))
+        opix = Signal(range(A + 1))
+        pool_first, pool_ok = Signal(), Signal()
+        src = Signal()  # activation buffer read by the current layer
+
+        # ---------------- sample FIFO and beat packer (shared by both FFT directions) -------
+        m.submodules.sfifo = sfifo = fifo.SyncFIFOBuffered(width=2 * W, depth=8)
+        issue_ok = sfifo.w_level <= 4
+        mode_c = Signal()  # frames are inverse (output) frames
+        beat = Signal(data.ArrayLayout(cw, lanes2p))
+        nfill = Signal(range(lanes2p + 1))
+        bcount = Signal(range(beats))
+        m.d.comb += [
+            fft.i.valid.eq(nfill == lanes2p),
+            fft.i.payload.data.eq(beat),
+            fft.i.payload.inverse.eq(mode_c),
+            fft.i.payload.last.eq(bcount == beats - 1),
+        ]
+        with m.If(fft.i.valid & fft.i.ready):
+            m.d.sync += [nfill.eq(0), bcount.eq(Mux(bcount == beats - 1, 0, bcount + 1))]
+        with m.Elif(sfifo.r_rdy & (nfill != lanes2p)):
+            m.d.comb += sfifo.r_en.eq(1)
+            m.d.sync += nfill.eq(nfill + 1)
+            with m.Switch(nfill):
+                for l in range(lanes2p):
+                    with m.Case(l):
+                        m.d.sync += beat[l].as_value().eq(sfifo.r_data)
+
+        # ---------------- FSM ----------------------------------------------------------------
+        rd_go = Signal()        # reader may issue (phase fft or ifft)
+        mac_go = Signal()
+        load_idx = Signal(range(max(plan.in_size, 1) + 1))
+        # reader counters
+        rr = Signal(range(max(max(lp.frames_in, lp.frames_out) for lp in plan.layers) + 1))
+        rt = Signal(range(k))
+        rd_done = Signal()
+        # Z writes / serializer counters
+        zw_r = Signal(range(max(lp.frames_in for lp in plan.layers) + 1))
+        zw_b = Signal(range(beats))
+        post_frames = Signal(range(max(lp.frames_out for lp in plan.layers) + 1))
+        mac_busy = Signal()
+        post_busy = Signal()
+        # unload
+        ua = Signal(range(A + 1))
+        ua_done = Signal()
+
+        clear_vector = Signal()  # reset per-vector counters
+        m.d.comb += self.busy.eq(1)
+        with m.FSM(init="LOAD"):
+            with m.State("LOAD"):
+                m.d.comb += [self.busy.eq(0), self.phase.eq(PHASES["load"])]
+                with m.If(self.i.valid & self.i.ready):
+                    m.d.sync += load_idx.eq(load_idx + 1)
+                    with m.If(load_idx == plan.in_size - 1):
+                        m.d.sync += [load_idx.eq(0), layer.eq(0), src.eq(0)]
+                        m.next = "SETUP"
+            with m.State("SETUP"):
+                m.d.comb += self.phase.eq(PHASES["setup"])
+                with m.Switch(layer):
+                    for li, lp in enumerate(plan.layers):
+                        with m.Case(li):
+                            m.d.sync += [d[name].eq(getattr(lp, name)) for name in d]
+                            m.d.sync += [
+                                oy.eq(0), ox.eq(0), vec.eq(0),
+                                iy0.eq(-lp.pad), ix0.eq(-lp.pad),
+                                row_base.eq(-lp.pad * lp.in_w),
+                            ]
+                m.next = "PREP"
+            with m.State("PREP"):
+                m.d.comb += [self.phase.eq(PHASES["setup"]), clear_vector.eq(1)]
+                m.d.sync += [
+                    pix_base.eq(row_base + ix0),
+                    opix.eq(Mux(d["pool"], (oy >> 1) * d["pool_w"] + (ox >> 1), vec)),
+                    pool_first.eq(~oy[0] & ~ox[0]),
+                    pool_ok.eq((oy < (d["pool_h"] << 1)) & (ox < (d["pool_w"] << 1))),
+                    mode_c.eq(0),
+                ]
+                m.next = "FFT"
+            with m.State("FFT"):
+                m.d.comb += [self.phase.eq(PHASES["fft"]), rd_go.eq(1)]
+                with m.If(zw_r == d["frames_in"]):
+                    m.next = "MAC"
+            with m.State("MAC"):
+                m.d.comb += [self.phase.eq(PHASES["mac"]), mac_go.eq(1)]
+                with m.If(~mac_busy):
+                    m.d.sync += mode_c.eq(1)
+                    m.next = "IFFT_SETUP"
+            with m.State("IFFT_SETUP"):
+                m.d.comb += [self.phase.eq(PHASES["ifft"])]
+                m.next = "IFFT"
+            with m.State("IFFT"):
+                m.d.comb += [self.phase.eq(PHASES["ifft"]), rd_go.eq(1)]
+                with m.If((post_frames == d["frames_out"]) & ~post_busy):
+                    m.next = "NEXT"
+            with m.State("NEXT"):
+                m.d.comb += self.phase.eq(PHASES["setup"])
+                with m.If(vec == d["vectors"] - 1):
+                    m.d.sync += [layer.eq(layer + 1), src.eq(~src)]
+                    with m.If(layer == L - 1):
+                        m.d.sync += [ua.eq(0), ua_done.eq(0)]
+                        m.next = "UNLOAD"
+                    with m.Else():
+                        m.next = "SETUP"
+                with m.Else():
+                    m.d.sync += vec.eq(vec + 1)
+                    with m.If(ox == d["out_w"] - 1):
+                        m.d.sync += [ox.eq(0), ix0.eq(-d["pad"]), oy.eq(oy + 1),
+                                     iy0.eq(iy0 + d["stride"]),
+                                     row_base.eq(row_base + d["stride"] * d["in_w"])]
+                    with m.Else():
+                        m.d.sync += [ox.eq(ox + 1), ix0.eq(ix0 + d["stride"])]
+                    m.next = "PREP"
+            with m.State("UNLOAD"):
+                m.d.comb += self.phase.eq(PHASES["unload"])
+                with m.If(ua_done):
+                    m.next = "LOAD"
+
+        # ---------------- input loading and weight writes ------------------------------------
+        in_load = self.phase == PHASES["load"]
+        m.d.comb += [self.i.ready.eq(in_load), self.w.ready.eq(in_load)]
+        for lane in range(P):
+            wp = wbanks[lane][0]
+            m.d.comb += [wp.addr.eq(self.w.payload.addr), wp.data.eq(self.w.payload.data),
+                         wp.en.eq(self.w.valid & self.w.ready & (self.w.payload.lane == lane))]
+
+        # ---------------- reader: input frames (im2col) and output frames (Hermitian) --------
+        frames = Mux(mode_c, d["frames_out"], d["frames_in"])
+        issue = Signal()
+        with m.If(clear_vector | (self.phase == PHASES["mac"])):
+            m.d.sync += [rr.eq(0), rt.eq(0), rd_done.eq(0)]
+        with m.Elif(rd_go & ~rd_done & issue_ok):
+            m.d.comb += issue.eq(1)
+            m.d.sync += rt.eq(rt + 1)
+            with m.If(rt == k - 1):
+                m.d.sync += [rt.eq(0), rr.eq(rr + 1)]
+                with m.If(rr == frames - 1):
+                    m.d.sync += rd_done.eq(1)
+        # stage 0 -> 1
+        e0 = Cat(rt, Const(0, 1), rr)          # 2*r*k + t
+        e1 = Cat(rt, Const(1, 1), rr)          # (2r+1)*k + t
+        v1, v2 = Signal(), Signal()
+        e0_1, e1_1 = Signal(len(e0), name="e0_1"), Signal(len(e1), name="e1_1")
+        m.d.comb += [t_ra.addr.eq(d["tbase"] + e0), t_rb.addr.eq(d["tbase"] + e1)]
+        # output-frame read of the Y banks
+        yg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
+        lane_a = Signal(range(P))
+        half = P // 2
+        mt = Mux(rt > k // 2, k - rt, rt)
+        m.d.comb += [yg.eq(rr // half) if half > 1 else yg.eq(rr),
+                     lane_a.eq(Cat(Const(0, 1), rr % half) if half > 1 else 0)]
+        for lane in range(P):
+            m.d.comb += ybanks[lane][1].addr.eq(yg * bins + mt)
+        mirror_1 = Signal()
+        lane_a_1 = Signal.like(lane_a)
+        b_ok_1 = Signal()
+        m.d.sync += [v1.eq(issue), e0_1.eq(e0), e1_1.eq(e1), mirror_1.eq(rt > k // 2),
+                     lane_a_1.eq(lane_a), b_ok_1.eq(Cat(Const(1, 1), rr) < d["pb"])]
+        # stage 1: addresses of the activation reads / Hermitian packing
+        rd_addr = [Signal(range(A), name=f"rd_addr{s}") for s in range(2)]
+        ok2 = [Signal(name=f"rd_ok{s}") for s in range(2)]
+        for s, (e_1, tp) in enumerate(((e0_1, t_ra), (e1_1, t_rb))):
+            ent = data.View(tlayout, tp.data)
+            iy = iy0 + ent.ky
+            ix = ix0 + ent.kx
+            inb = (iy >= 0) & (iy < d["in_h"]) & (ix >= 0) & (ix < d["in_w"])
+            caddr = pix_base + ent.off
+            in_range = e_1 < d["n"]
+            m.d.comb += rd_addr[s].eq(Mux(d["conv"], caddr, e_1))
+            m.d.sync += ok2[s].eq(in_range & (inb | ~d["conv"]))
+        ya = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1))
+        yb = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1 + 1))
+        yb_re = Mux(b_ok_1, yb.re, 0)
+        yb_im = Mux(b_ok_1, yb.im, 0)
+        zc = Signal(cw)
+        m.d.sync += [
+            zc.re.eq(Mux(mirror_1, ya.re + yb_im, ya.re - yb_im)),
+            zc.im.eq(Mux(mirror_1, yb_re - ya.im, ya.im + yb_re)),
+            v2.eq(v1),
+        ]
+        # activation read ports: port 0/1 of the source buffer serve the reader
+        post_raddr = Signal(range(A))
+        for b in range(2):
+            _, rp0, rp1 = acts[b]
+            is_src = src == b
+            m.d.comb += [rp0.addr.eq(Mux(is_src, rd_addr[0], post_raddr)),
+                         rp1.addr.eq(Mux(self.phase == PHASES["unload"], ua, rd_addr[1]))]
+        src_d0 = Mux(src, acts[1][1].data, acts[0][1].data)
+        src_d1 = Mux(src, acts[1][2].data, acts[0][2].data)
+        # stage 2: push
+        xin = Signal(cw)
+        m.d.comb += [xin.re.eq(Mux(ok2[0], src_d0, 0)), xin.im.eq(Mux(ok2[1], src_d1, 0))]
+        m.d.comb += [sfifo.w_en.eq(v2),
+                     sfifo.w_data.eq(Mux(mode_c, zc.as_value(), xin.as_value()))]
+
+        # ---------------- FFT output: spectra into the Z buffer or to the post-processing ----
+        fo = fft.o
+        ser = Signal(data.ArrayLayout(cw, lanes2p))
+        ser_u = Signal(range(2 * lanes2p))
+        ser_b = Signal(range(beats))          # beat index of the held beat
+        ser_valid = Signal()                  # serializer holds a beat (4p values to emit)
+        ser_last = Signal()                   # held beat ends its frame
+        ob = Signal(range(beats))             # beat counter of the output stream
+        m.d.comb += [z_wp.addr.eq(zw_r * beats + zw_b), z_wp.data.eq(fo.payload.data)]
+        with m.If(clear_vector):
+            m.d.sync += [zw_r.eq(0), zw_b.eq(0), post_frames.eq(0), ob.eq(0)]
+        with m.If(~fo.payload.inverse):
+            m.d.comb += fo.ready.eq(1)
+            with m.If(fo.valid):
+                m.d.comb += z_wp.en.eq(1)
+                m.d.sync += zw_b.eq(zw_b + 1)
+                with m.If(fo.payload.last):
+                    m.d.sync += [zw_b.eq(0), zw_r.eq(zw_r + 1)]
+        with m.Else():
+            m.d.comb += fo.ready.eq(~ser_valid | ((ser_u == 2 * lanes2p - 1) & ~ser_last))
+        with m.If(fo.valid & fo.ready & fo.payload.inverse):
+            m.d.sync += [ser.eq(fo.payload.data), ser_u.eq(0), ser_b.eq(ob), ser_valid.eq(1),
+                         ser_last.eq(fo.payload.last),
+                         ob.eq(Mux(fo.payload.last, 0, ob + 1))]
+        with m.Elif(ser_valid):
+            m.d.sync += ser_u.eq(ser_u + 1)
+            with m.If(ser_u == 2 * lanes2p - 1):
+                m.d.sync += ser_valid.eq(0)
+                with m.If(ser_last):
+                    m.d.sync += post_frames.eq(post_frames + 1)
+        ser_lane = ser_u >> 1
+        ser_part = ser_u[0]
+        y_val = Mux(ser_part, select([ser[l].im for l in range(lanes2p)], ser_lane),
+                    select([ser[l].re for l in range(lanes2p)], ser_lane))
+        t_idx = Cat(ser_lane[:l2p], ser_b)     # beat * 2p + lane (lk bits)
+        blk = Cat(ser_part, post_frames)      # 2s + part
+        o_idx = Cat(t_idx, blk)               # blk * k + t
+        # post stage 1
+        p1 = Signal(data.StructLayout({"valid": 1, "y": signed(W), "o": len(o_idx)}))
+        m.d.sync += [p1.valid.eq(ser_valid), p1.y.eq(y_val), p1.o.eq(o_idx)]
+        p1_in = p1.valid & (p1.o < d["m"])
+        p1_addr = Signal(range(A))
+        m.d.comb += [p1_addr.eq(p1.o * d["out_stride"] + opix),
+                     post_raddr.eq(p1_addr), bias_rp.addr.eq(d["bbase"] + p1.o)]
+        # post stage 2
+        p2 = Signal(data.StructLayout({"valid": 1, "write": 1, "y": signed(W),
+                                       "addr": len(p1_addr)}))
+        m.d.sync += [p2.valid.eq(p1_in), p2.write.eq(p1_in & (pool_ok | ~d["pool"])),
+                     p2.y.eq(p1.y), p2.addr.eq(p1_addr)]
+        z = p2.y + bias_rp.data
+        z_act = Mux(d["relu"] & z[-1], 0, z)
+        a_out, a_clip = saturate(round_shift_var(z_act, d["out_shift"]), W)
+        old = Mux(src, acts[0][1].data, acts[1][1].data)  # the destination buffer
+        a_new = Mux(d["pool"] & ~pool_first & (old > a_out), old, a_out)
+        for b in range(2):
+            wp = acts[b][0]
+            with m.If(self.phase == PHASES["load"]):
+                if b == 0:
+                    m.d.comb += [wp.addr.eq(load_idx), wp.data.eq(self.i.payload.data),
+                                 wp.en.eq(self.i.valid)]
+            with m.Else():
+                m.d.comb += [wp.addr.eq(p2.addr), wp.data.eq(a_new),
+                             wp.en.eq(p2.write & (src != b))]
+        m.d.comb += post_busy.eq(ser_valid | p1.valid | p2.valid)
+
+        # ---------------- MAC phase ----------------------------------------------------------
+        mg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
+        ybits = _bits(plan.ybuf_depth)
+        m.submodules.mac = mac = MACLanes(plan, tag_width=ybits + len(mg))
+        mm = Signal(range(bins))
+        mj = Signal(range(plan.q_max))
+        wa = Signal(range(plan.bank_depth + 1))
+        mac_issue_done = Signal()
+        mac_issue = mac_go & ~mac_issue_done
+        with m.If(self.phase != PHASES["mac"]):
+            m.d.sync += [mg.eq(0), mm.eq(0), mj.eq(0), wa.eq(d["wbase"]), mac_issue_done.eq(0)]
+        with m.Elif(mac_issue):
+            m.d.sync += [mj.eq(mj + 1), wa.eq(wa + 1)]
+            with m.If(mj == d["q"] - 1):
+                m.d.sync += [mj.eq(0), mm.eq(mm + 1)]
+                with m.If(mm == bins - 1):
+                    m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
+                    with m.If(mg == d["groups"] - 1):
+                        m.d.sync += mac_issue_done.eq(1)
+        rz = mj >> 1
+        mn = (k - mm) & (k - 1)
+        m.d.comb += [z_ra.addr.eq(rz * beats + (mm >> l2p)), z_rb.addr.eq(rz * beats + (mn >> l2p))]
+        for lane in range(P):
+            m.d.comb += wbanks[lane][1].addr.eq(wa)
+        # stage 1: memory data -> MAC inputs
+        s1 = Signal(data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
+                                       "lm": max(1, l2p), "ln": max(1, l2p),
+                                       "tag": ybits + len(mg)}))
+        m.d.sync += [s1.valid.eq(mac_issue), s1.first.eq(mj == 0), s1.last.eq(mj == d["q"] - 1),
+                     s1.odd.eq(mj[0]), s1.lm.eq(mm), s1.ln.eq(mn),
+                     s1.tag.eq(Cat((mg * bins + mm)[:ybits], mg))]
+        zwa = data.View(data.ArrayLayout(cw, lanes2p), z_ra.data)
+        zwb = data.View(data.ArrayLayout(cw, lanes2p), z_rb.data)
+        lm = s1.lm[:l2p] if l2p else Const(0, 1)
+        ln = s1.ln[:l2p] if l2p else Const(0, 1)
+        m.d.comb += [
+            mac.valid.eq(s1.valid), mac.first.eq(s1.first), mac.last.eq(s1.last),
+            mac.odd.eq(s1.odd), mac.tag.eq(s1.tag), mac.acc_shift.eq(d["acc_shift"]),
+            mac.zm.eq(select([zwa[l].as_value() for l in range(lanes2p)], lm)),
+            mac.zn.eq(select([zwb[l].as_value() for l in range(lanes2p)], ln)),
+        ]
+        for lane in range(P):
+            m.d.comb += mac.w[lane].as_value().eq(wbanks[lane][1].data)
+            yp = ybanks[lane][0]
+            m.d.comb += [yp.addr.eq(mac.y_tag[:ybits]), yp.data.eq(mac.y[lane].as_value()),
+                         yp.en.eq(mac.y_valid)]
+        # drain: busy until the issue is done and the pipeline is empty
+        pipe = Signal(MACLanes.delay + 1)
+        m.d.sync += pipe.eq(Cat(mac_issue, pipe[:-1]))
+        m.d.comb += mac_busy.eq(~mac_issue_done | (pipe != 0))
+
+        # ---------------- saturation counter -------------------------------------------------
+        sat_now = Signal(range(P + 2))
+        lane_live = [Signal(name=f"live{l}") for l in range(P)]
+        tag_group = mac.y_tag[ybits:]
+        for lane in range(P):
+            m.d.comb += lane_live[lane].eq(tag_group * P + lane < d["pb"])
+        m.d.comb += sat_now.eq(sum((mac.clipped[l] & lane_live[l] for l in range(P)), Const(0, 1))
+                               + (p2.valid & a_clip))
+        sat_total = self.saturations
+        m.d.sync += sat_total.eq(Mux(sat_total + sat_now > (1 << COUNTER_WIDTH) - 1,
+                                     (1 << COUNTER_WIDTH) - 1, sat_total + sat_now))
+
+        # ---------------- unload -------------------------------------------------------------
+        m.submodules.ofifo = ofifo = fifo.SyncFIFOBuffered(width=W + 1, depth=8)
+        u_issue = Signal()
+        u_v1, u_last1 = Signal(), Signal()
+        with m.If((self.phase == PHASES["unload"]) & ~ua_done & (ofifo.w_level <= 4)):
+            m.d.comb += u_issue.eq(1)
+            m.d.sync += ua.eq(ua + 1)
+            with m.If(ua == plan.out_size - 1):
+                m.d.sync += ua_done.eq(1)
+        m.d.sync += [u_v1.eq(u_issue), u_last1.eq(ua == plan.out_size - 1)]
+        dst_d1 = Mux(src, acts[1][2].data, acts[0][2].data)
+        m.d.comb += [ofifo.w_en.eq(u_v1), ofifo.w_data.eq(Cat(dst_d1, u_last1)),
+                     self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data),
+                     ofifo.r_en.eq(self.o.ready)]
+        return m

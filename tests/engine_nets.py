@@ -1,0 +1,46 @@
+"""Random block-circulant networks for the layer-engine tests (float, then quantized)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from golden.network import Layer, Network
+from golden.quantize import quantize
+
+
+def _layer(rng, kind, k, n_in, n_out, activation, **conv):
+    p, q = -(-n_out // k), -(-n_in // k)
+    w = rng.normal(0, 1.0 / np.sqrt(n_in), (p, q, k))
+    b = rng.normal(0, 0.1, n_out)
+    return Layer(kind=kind, k=k, weights=w, bias=b, in_features=n_in, out_features=n_out,
+                 activation=activation, **conv)
+
+
+def fc_net(rng, k, sizes, last_relu=False) -> Network:
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        act = "relu" if (i < len(sizes) - 2 or last_relu) else "none"
+        layers.append(_layer(rng, "fc", k, a, b, act))
+    return Network(input_shape=(sizes[0],), layers=layers)
+
+
+def cnn_net(rng, k, image=(1, 6, 6), channels=(4,), n_out=5, stride=1, padding=1,
+            pool=True) -> Network:
+    c, h, w = image
+    layers = []
+    for ch in channels:
+        layers.append(_layer(rng, "conv", k, c * 9, ch, "relu", pool=2 if pool else 0,
+                             in_channels=c, kernel=3, stride=stride, padding=padding))
+        h = (h + 2 * padding - 3) // stride + 1
+        w = (w + 2 * padding - 3) // stride + 1
+        if pool:
+            h, w = h // 2, w // 2
+        c = ch
+    layers.append(_layer(rng, "fc", k, c * h * w, n_out, "none"))
+    return Network(input_shape=image, layers=layers)
+
+
+def quantized(net: Network, rng, samples=64):
+    calib = rng.normal(0, 1, (samples,) + tuple(net.input_shape))
+    qnet, _ = quantize(net, calib)
+    return qnet, calib
