@@ -1,0 +1,110 @@
+"""Running a quantized network through the generated layer-engine Verilog under cocotb."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from golden.engine_fixed import QNetwork, run_fixed
+from golden.engine_plan import EnginePlan, plan_engine
+from hw.layer_engine import LayerEngine, weight_payload
+
+from .simulators import run_cocotb
+from .verilog import write_verilog
+
+TOPLEVEL = "layer_engine"
+
+
+def plan_digest(plan: EnginePlan) -> str:
+    """A short hash of everything that changes the generated Verilog."""
+    h = hashlib.sha1()
+    for lp in plan.layers:
+        h.update(json.dumps(vars(lp), sort_keys=True).encode())
+    for bank in plan.weight_banks:
+        h.update(np.asarray(bank, dtype=np.int64).tobytes())
+    h.update(np.asarray(plan.bias, dtype=np.int64).tobytes())
+    h.update(json.dumps([plan.k, plan.width, plan.lanes, repr(plan.fft)]).encode())
+    return h.hexdigest()[:12]
+
+
+def generate_engine_verilog(plan: EnginePlan, path: Path) -> Path:
+    """Verilog of the engine (module ``layer_engine``), rewritten only when it changed."""
+    path = Path(path)
+    tmp = path.with_suffix(".new")
+    write_verilog(LayerEngine(plan), TOPLEVEL, tmp)
+    if path.exists() and path.read_text() == tmp.read_text():
+        tmp.unlink()
+    else:
+        tmp.replace(path)
+    return path
+
+
+def payload_offsets(plan: EnginePlan) -> dict:
+    layout = weight_payload(plan)
+    return {"w_lane": layout["lane"].offset, "w_addr": layout["addr"].offset,
+            "w_data": layout["data"].offset}
+
+
+def expected_outputs(qnet: QNetwork, x_int) -> np.ndarray:
+    return run_fixed(qnet, x_int)[0]
+
+
+def run_engine_rtl(plan: EnginePlan, steps: list, arrays: dict, sim: str, build_root: Path,
+                   gap: float = 0.0, stall: float = 0.0, seed: int = 0, waves: bool = False,
+                   timeout_cycles: int | None = None) -> dict:
+    """Simulate the engine through ``steps`` (see ``sim/tb_layer_engine.py``) with the named
+    ``arrays``; returns the results (``outputs``, ``sample_cycles``, ``layer_cycles``,
+    ``saturations``, ``fft_saturations``) and ``build_dir``.  Builds are cached per plan and
+    simulator under ``build_root``; the checker fails the run on any difference."""
+    key = plan_digest(plan)
+    build_dir = Path(build_root).resolve() / f"engine-{key}-{sim}{'-waves' if waves else ''}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    sources = [generate_engine_verilog(plan, build_dir / f"{TOPLEVEL}.v")]
+    stim = build_dir / "stimulus.npz"
+    np.savez(stim, **{k: np.asarray(v) for k, v in arrays.items()})
+    results = build_dir / "results.npz"
+    if results.exists():
+        results.unlink()
+    if timeout_cycles is None:
+        timeout_cycles = 50 * estimate_cycles(plan) + 10_000
+    config = build_dir / "config.json"
+    config.write_text(json.dumps({
+        "width": plan.width, "out_size": plan.out_size, "layers": len(plan.layers),
+        "stimulus": str(stim), "results": str(results), "steps": steps, "gap": gap,
+        "stall": stall, "seed": seed, "timeout_cycles": timeout_cycles,
+        **payload_offsets(plan)}))
+    run_cocotb(sim, sources, TOPLEVEL, "sim.tb_layer_engine", build_dir,
+               extra_env={"CIRCNN_ENGINE_CONFIG": str(config)}, waves=waves, seed=seed,
+               always=False)
+    with np.load(results) as r:
+        out = {name: r[name] for name in r.files}
+    out["saturations"] = int(out["saturations"])
+    out["fft_saturations"] = int(out["fft_saturations"])
+    out["build_dir"] = build_dir
+    return out
+
+
+def infer_rtl(qnet: QNetwork, x_int, sim: str, build_root: Path, p: int = 1, d=None,
+              lanes: int = 2, **kw) -> dict:
+    """Run samples ``x_int`` ``(B, ...)`` through the RTL, checked against the golden."""
+    plan = plan_engine(qnet, p=p, d=d, lanes=lanes)
+    x = np.asarray(x_int, dtype=np.int64).reshape(len(x_int), -1)
+    steps = [{"op": "infer", "inputs": "x", "expect": "y"}]
+    return run_engine_rtl(plan, steps, {"x": x, "y": expected_outputs(qnet, x_int)}, sim,
+                          build_root, **kw)
+
+
+def estimate_cycles(plan: EnginePlan) -> int:
+    """A rough per-sample cycle count of the sequential schedule (for timeouts and progress)."""
+    from golden.fft_fixed import engine_latency
+    lat = engine_latency(plan.fft)
+    total = plan.in_size + plan.out_size
+    for lp in plan.layers:
+        a = lp.frames_in * (plan.k * 3 // 2) + lat + 8
+        b = lp.groups * plan.bins * lp.q + 8
+        c = lp.frames_out * plan.k * 3 // 2 + lat + lp.frames_out * 2 * plan.k + 8
+        total += lp.vectors * (a + b + c)
+    return total
