@@ -32,6 +32,72 @@ def add_parser(sub) -> None:
     a.add_argument("--plot", metavar="FILE", help="also draw accuracy versus parameters (.png)")
     options.add_json(a)
     a.set_defaults(run=run_accuracy)
+    e = bsub.add_parser("engine", help="layer engine: RTL cycles, utilization, dense comparison, "
+                                       "weight bits (FC layer)")
+    e.add_argument("--n", type=options.positive_int, default=1024, help="input features")
+    e.add_argument("--m", type=options.positive_int, default=1024, help="output features")
+    e.add_argument("--k", type=options.positive_int, default=64, help="block size")
+    e.add_argument("--p", type=options.positive_int, default=1)
+    e.add_argument("--d", type=options.positive_int, default=None)
+    e.add_argument("--lanes", type=options.positive_int, default=16)
+    e.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
+    options.add_json(e)
+    e.set_defaults(run=run_engine)
+    s = bsub.add_parser("engine-speed", help="digits test split through the RTL (Verilator)")
+    s.add_argument("--model", "-m", required=True, metavar="FILE", help="quantized digits model")
+    s.add_argument("--lanes", type=options.positive_int, default=4)
+    s.add_argument("--limit", type=options.positive_int, default=None,
+                   help="only the first N test images")
+    s.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
+    options.add_json(s)
+    s.set_defaults(run=run_engine_speed)
+
+
+def run_engine(args) -> int:
+    from pathlib import Path
+
+    from .bench_engine import fc_layer_bench
+    from .errors import UsageError
+
+    progress(f"bench engine: FC {args.m}x{args.n}, k={args.k}, p={args.p}, lanes={args.lanes}: "
+             "generating, compiling (Verilator) and simulating", args.json == "-")
+    try:
+        r = fc_layer_bench(args.n, args.m, args.k, args.p, args.d, args.lanes,
+                           Path(args.build_dir))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    mc = r["multipliers_complex"]
+    rows = [
+        ("RTL cycles (layer)", r["rtl_cycles"]),
+        ("analytic bound (work / multipliers)", f"{r['bound_cycles']:.0f}"),
+        ("multiplier utilization", f"{100 * r['utilization']:.1f} %"),
+        ("complex multipliers (FFT + MAC)", f"{mc['fft']} + {mc['mac']} = {mc['total']}"),
+        ("dense engine, same real multipliers", f"{r['dense_cycles']:.0f}"),
+        ("dense / block-circulant (RTL)", f"{r['dense_over_bc_rtl']:.2f}x"),
+        ("dense / block-circulant (bound)", f"{r['dense_over_bc_bound']:.2f}x"),
+        ("weight storage bits (BC, k/2+1 bins)", r["weight_bits"]),
+        ("weight storage bits (dense, 16-bit)", r["dense_weight_bits"]),
+        ("FFT passes (two-for-one / naive)", f"{r['fft_passes']} / {r['fft_passes_naive']}"),
+    ]
+    text = table(rows, ("figure", "value"))
+    text += "\n\nRTL outputs equal the fixed golden bit for bit"
+    emit(args, text, r)
+    return 0
+
+
+def run_engine_speed(args) -> int:
+    from pathlib import Path
+
+    from .bench_engine import digits_speed
+    from .engine_options import load_quantized
+
+    load_quantized(args.model)
+    progress("bench engine-speed: compiling the engine (Verilator) and running the digits test "
+             "split", args.json == "-")
+    r = digits_speed(args.model, Path(args.build_dir), args.lanes, args.limit)
+    rows = [(k, f"{v:.3g}" if isinstance(v, float) else v) for k, v in r.items()]
+    emit(args, table(rows, ("figure", "value")), r)
+    return 0
 
 
 def run_matmul(args) -> int:

@@ -27,6 +27,9 @@ def add_parser(sub) -> None:
     f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
                    help="print the manifest as JSON (or also write it to FILE)")
     f.set_defaults(run=run_fft)
+    from .generate_engine import add_engine_parser
+
+    add_engine_parser(gsub)
 
 
 def payload_fields(layout, prefix=""):

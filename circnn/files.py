@@ -40,6 +40,12 @@ def save_model(path: str, net: Network) -> None:
     _atomic(path, "wb", lambda f: np.savez(f, **model_file.to_arrays(net)))
 
 
+def save_quantized_model(path: str, net: Network, qnet) -> None:
+    from golden import quantized_file
+
+    _atomic(path, "wb", lambda f: np.savez(f, **quantized_file.to_arrays(net, qnet)))
+
+
 def load_model(path: str) -> Network:
     try:
         return model_file.load(path)

@@ -176,12 +176,17 @@ class LayerEngine(wiring.Component):
             fft.i.payload.inverse.eq(mode_c),
             fft.i.payload.last.eq(bcount == beats - 1),
         ]
-        with m.If(fft.i.valid & fft.i.ready):
+        # a full beat leaves and the next beat's first sample arrives in the same cycle, so the
+        # packer passes one sample per clock
+        send = fft.i.valid & fft.i.ready
+        take = sfifo.r_rdy & ((nfill != lanes2p) | send)
+        slot = Mux(send, 0, nfill)
+        with m.If(send):
             m.d.sync += [nfill.eq(0), bcount.eq(Mux(bcount == beats - 1, 0, bcount + 1))]
-        with m.Elif(sfifo.r_rdy & (nfill != lanes2p)):
+        with m.If(take):
             m.d.comb += sfifo.r_en.eq(1)
-            m.d.sync += nfill.eq(nfill + 1)
-            with m.Switch(nfill):
+            m.d.sync += nfill.eq(Mux(send, 1, nfill + 1))
+            with m.Switch(slot):
                 for l in range(lanes2p):
                     with m.Case(l):
                         m.d.sync += beat[l].as_value().eq(sfifo.r_data)
@@ -371,17 +376,18 @@ class LayerEngine(wiring.Component):
                 with m.If(fo.payload.last):
                     m.d.sync += [zw_b.eq(0), zw_r.eq(zw_r + 1)]
         with m.Else():
-            m.d.comb += fo.ready.eq(~ser_valid | ((ser_u == 2 * lanes2p - 1) & ~ser_last))
-        with m.If(fo.valid & fo.ready & fo.payload.inverse):
-            m.d.sync += [ser.eq(fo.payload.data), ser_u.eq(0), ser_b.eq(ob), ser_valid.eq(1),
-                         ser_last.eq(fo.payload.last),
-                         ob.eq(Mux(fo.payload.last, 0, ob + 1))]
-        with m.Elif(ser_valid):
+            m.d.comb += fo.ready.eq(~ser_valid | (ser_u == 2 * lanes2p - 1))
+        with m.If(ser_valid):
             m.d.sync += ser_u.eq(ser_u + 1)
             with m.If(ser_u == 2 * lanes2p - 1):
                 m.d.sync += ser_valid.eq(0)
                 with m.If(ser_last):
                     m.d.sync += post_frames.eq(post_frames + 1)
+        # the next beat may enter as the last value of this one leaves (assignments below win)
+        with m.If(fo.valid & fo.ready & fo.payload.inverse):
+            m.d.sync += [ser.eq(fo.payload.data), ser_u.eq(0), ser_b.eq(ob), ser_valid.eq(1),
+                         ser_last.eq(fo.payload.last),
+                         ob.eq(Mux(fo.payload.last, 0, ob + 1))]
         ser_lane = ser_u >> 1
         ser_part = ser_u[0]
         y_val = Mux(ser_part, select([ser[l].im for l in range(lanes2p)], ser_lane),

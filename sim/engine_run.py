@@ -30,11 +30,12 @@ def plan_digest(plan: EnginePlan) -> str:
     return h.hexdigest()[:12]
 
 
-def generate_engine_verilog(plan: EnginePlan, path: Path) -> Path:
+def generate_engine_verilog(plan: EnginePlan, path: Path, engine: LayerEngine | None = None
+                            ) -> Path:
     """Verilog of the engine (module ``layer_engine``), rewritten only when it changed."""
     path = Path(path)
     tmp = path.with_suffix(".new")
-    write_verilog(LayerEngine(plan), TOPLEVEL, tmp)
+    write_verilog(engine if engine is not None else LayerEngine(plan), TOPLEVEL, tmp)
     if path.exists() and path.read_text() == tmp.read_text():
         tmp.unlink()
     else:
@@ -54,11 +55,14 @@ def expected_outputs(qnet: QNetwork, x_int) -> np.ndarray:
 
 def run_engine_rtl(plan: EnginePlan, steps: list, arrays: dict, sim: str, build_root: Path,
                    gap: float = 0.0, stall: float = 0.0, seed: int = 0, waves: bool = False,
-                   timeout_cycles: int | None = None) -> dict:
+                   timeout_cycles: int | None = None, fast: bool = False) -> dict:
     """Simulate the engine through ``steps`` (see ``sim/tb_layer_engine.py``) with the named
     ``arrays``; returns the results (``outputs``, ``sample_cycles``, ``layer_cycles``,
     ``saturations``, ``fft_saturations``) and ``build_dir``.  Builds are cached per plan and
-    simulator under ``build_root``; the checker fails the run on any difference."""
+    simulator under ``build_root``; the checker fails the run on any difference.  ``fast``
+    (no gaps or stalls) drives the streams without per-cycle Python, for speed."""
+    if fast and (gap or stall):
+        raise ValueError("fast stream drivers have no gaps or backpressure")
     key = plan_digest(plan)
     build_dir = Path(build_root).resolve() / f"engine-{key}-{sim}{'-waves' if waves else ''}"
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +78,7 @@ def run_engine_rtl(plan: EnginePlan, steps: list, arrays: dict, sim: str, build_
     config.write_text(json.dumps({
         "width": plan.width, "out_size": plan.out_size, "layers": len(plan.layers),
         "stimulus": str(stim), "results": str(results), "steps": steps, "gap": gap,
-        "stall": stall, "seed": seed, "timeout_cycles": timeout_cycles,
+        "stall": stall, "seed": seed, "timeout_cycles": timeout_cycles, "fast": fast,
         **payload_offsets(plan)}))
     run_cocotb(sim, sources, TOPLEVEL, "sim.tb_layer_engine", build_dir,
                extra_env={"CIRCNN_ENGINE_CONFIG": str(config)}, waves=waves, seed=seed,
@@ -97,14 +101,23 @@ def infer_rtl(qnet: QNetwork, x_int, sim: str, build_root: Path, p: int = 1, d=N
                           build_root, **kw)
 
 
-def estimate_cycles(plan: EnginePlan) -> int:
-    """A rough per-sample cycle count of the sequential schedule (for timeouts and progress)."""
+def estimate_layer_cycles(plan: EnginePlan, lp) -> int:
+    """Cycles of one layer in the engine's sequential schedule, from the FSM's structure (the
+    benchmarks measure the real figure): per vector, input frames at 2p samples per 2p + 1
+    cycles plus the FFT latency, ``groups * (k/2 + 1) * q`` MAC cycles, output frames read the
+    same way, serialized at 4p values per 4p + 1 cycles."""
     from golden.fft_fixed import engine_latency
     lat = engine_latency(plan.fft)
-    total = plan.in_size + plan.out_size
-    for lp in plan.layers:
-        a = lp.frames_in * (plan.k * 3 // 2) + lat + 8
-        b = lp.groups * plan.bins * lp.q + 8
-        c = lp.frames_out * plan.k * 3 // 2 + lat + lp.frames_out * 2 * plan.k + 8
-        total += lp.vectors * (a + b + c)
-    return total
+    lanes = plan.fft.lanes
+    beats = plan.fft.beats
+    fill = lanes + 1
+    a = lp.frames_in * beats * fill + lat + 6
+    b = lp.groups * plan.bins * lp.q + 8
+    c = lp.frames_out * beats * (2 * lanes + 1) + lat + fill + 8
+    return lp.vectors * (a + b + c + 3) + 2
+
+
+def estimate_cycles(plan: EnginePlan) -> int:
+    """Estimated cycles per sample: loading, every layer, unloading."""
+    return plan.in_size + plan.out_size + sum(estimate_layer_cycles(plan, lp)
+                                              for lp in plan.layers)

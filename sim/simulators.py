@@ -96,6 +96,8 @@ def run_cocotb(sim: str, sources: list[Path], toplevel: str, test_module: str, b
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     build_args = ["-Wno-fatal", "--no-timing"] if sim == "verilator" else []
+    if sim == "verilator" and os.environ.get("CIRCNN_VERILATOR_PUBLIC_DEPTH"):
+        build_args += ["--public-depth", os.environ["CIRCNN_VERILATOR_PUBLIC_DEPTH"]]
     # waves: the runner adds --trace (VCD, dump.vcd); FST would need lz4 headers
     log = build_dir / "sim.log"
     with simulator_environment(sim):

@@ -1,0 +1,84 @@
+"""Layer-engine benchmarks: cycles per layer from RTL simulation against the analytic bound, the
+dense comparison, weight storage, and simulation speed on the digits test split."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from golden.engine_fixed import run_fixed
+from golden.engine_plan import plan_engine
+from golden.network import Layer, Network
+from golden.quantize import quantize
+
+
+def fc_layer_bench(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
+                   samples: int = 2, seed: int = 0) -> dict:
+    """One FC layer ``m x n`` (random weights, quantized on random data) through the RTL."""
+    from sim.engine_fast import run_fast
+
+    rng = np.random.default_rng(seed)
+    pb, q = -(-m // k), -(-n // k)
+    layer = Layer(kind="fc", k=k, weights=rng.normal(0, 1 / np.sqrt(n), (pb, q, k)),
+                  bias=rng.normal(0, 0.1, m), in_features=n, out_features=m, activation="relu")
+    net = Network(input_shape=(n,), layers=[layer])
+    qnet, _ = quantize(net, rng.normal(size=(32, n)))
+    plan = plan_engine(qnet, p=p, d=d, lanes=lanes)
+    lp = plan.layers[0]
+    x, _ = qnet.quantize_input(rng.normal(size=(samples, n)))
+    r = run_fast(plan, x, build_root)
+    want, _ = run_fixed(qnet, x)
+    if not np.array_equal(r["outputs"], want):
+        raise RuntimeError("RTL outputs differ from the fixed golden")
+    # the sample's cycles include loading n inputs and unloading m outputs: report the layer
+    cycles = int(r["cycles"][0]) - n - m
+    mults = plan.multipliers["total"]
+    bound = plan.bound_cycles(lp)
+    work = plan.layer_work(lp)
+    dense_cycles = m * n / (4 * mults)       # same real multipliers, one MAC each per cycle
+    return {
+        "n": n, "m": m, "k": k, "p": plan.fft.p, "d": plan.fft.d, "lanes": lanes,
+        "multipliers_complex": plan.multipliers, "real_multipliers": 4 * mults,
+        "butterflies": work["butterflies"], "cmacs": work["cmacs"],
+        "rtl_cycles": cycles, "rtl_cycles_with_io": int(r["cycles"][0]),
+        "bound_cycles": bound, "utilization": bound / cycles,
+        "dense_cycles": dense_cycles, "dense_over_bc_rtl": dense_cycles / cycles,
+        "dense_over_bc_bound": dense_cycles / bound,
+        "weight_bits": pb * q * (k // 2 + 1) * 2 * plan.width,
+        "dense_weight_bits": m * n * 16,
+        "fft_passes": lp.frames_in + lp.frames_out, "fft_passes_naive": q + pb,
+        "bit_exact": True,
+    }
+
+
+def digits_speed(model_path: str, build_root: Path, lanes: int = 4, limit: int | None = None
+                 ) -> dict:
+    """All digits test images through the RTL (Verilator, fast driver), checked bit exact."""
+    from golden import quantized_file
+    from sim.engine_fast import build_fast, run_fast
+
+    from .digits import load_digits_split
+
+    net, qnet = quantized_file.load(model_path)
+    _, _, x_test, y_test = load_digits_split()
+    if limit:
+        x_test, y_test = x_test[:limit], y_test[:limit]
+    x = net.check_input(x_test)
+    xq, _ = qnet.quantize_input(x)
+    plan = plan_engine(qnet, lanes=lanes)
+    t0 = time.perf_counter()
+    build_fast(plan, build_root)
+    t1 = time.perf_counter()
+    r = run_fast(plan, xq, build_root)
+    t2 = time.perf_counter()
+    want, _ = run_fixed(qnet, xq)
+    equal = bool(np.array_equal(r["outputs"], want))
+    pred = np.argmax(r["outputs"], axis=1)
+    return {"samples": int(len(xq)), "build_seconds": t1 - t0, "run_seconds": t2 - t1,
+            "inferences_per_second": len(xq) / (t2 - t1),
+            "cycles_per_inference": float(np.mean(r["cycles"])),
+            "simulated_cycles_per_second": float(np.sum(r["cycles"]) / (t2 - t1)),
+            "bit_exact": equal, "accuracy": float(np.mean(pred == y_test)),
+            "float_agreement": float(np.mean(pred == net.predict(x)))}
