@@ -15,31 +15,46 @@ from golden.quantize import quantize
 
 
 def fc_layer_bench(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
-                   samples: int = 2, seed: int = 0) -> dict:
-    """One FC layer ``m x n`` (random weights, quantized on random data) through the RTL."""
+                   batch: int = 1, samples: int = 2, seed: int = 0) -> dict:
+    """One FC layer ``m x n`` (random weights, quantized on random data) through the RTL.
+
+    ``batch > 1`` applies the layer to ``batch`` input vectors in one run, as a 1x1 convolution
+    over ``batch`` pixels (the engine overlaps consecutive vectors); figures are per vector.
+    """
     from sim.engine_fast import run_fast
 
     rng = np.random.default_rng(seed)
     pb, q = -(-m // k), -(-n // k)
-    layer = Layer(kind="fc", k=k, weights=rng.normal(0, 1 / np.sqrt(n), (pb, q, k)),
-                  bias=rng.normal(0, 0.1, m), in_features=n, out_features=m, activation="relu")
-    net = Network(input_shape=(n,), layers=[layer])
-    qnet, _ = quantize(net, rng.normal(size=(32, n)))
+    w = rng.normal(0, 1 / np.sqrt(n), (pb, q, k))
+    bias = rng.normal(0, 0.1, m)
+    if batch == 1:
+        layer = Layer(kind="fc", k=k, weights=w, bias=bias, in_features=n, out_features=m,
+                      activation="relu")
+        shape = (n,)
+    else:
+        layer = Layer(kind="conv", k=k, weights=w, bias=bias, in_features=n, out_features=m,
+                      activation="relu", in_channels=n, kernel=1, stride=1, padding=0)
+        shape = (n, 1, batch)
+    net = Network(input_shape=shape, layers=[layer])
+    qnet, _ = quantize(net, rng.normal(size=(8,) + shape))
     plan = plan_engine(qnet, p=p, d=d, lanes=lanes)
     lp = plan.layers[0]
-    x, _ = qnet.quantize_input(rng.normal(size=(samples, n)))
+    x, _ = qnet.quantize_input(rng.normal(size=(samples,) + shape))
     r = run_fast(plan, x, build_root)
     want, _ = run_fixed(qnet, x)
     if not np.array_equal(r["outputs"], want):
         raise RuntimeError("RTL outputs differ from the fixed golden")
-    # the sample's cycles include loading n inputs and unloading m outputs: report the layer
-    cycles = int(r["cycles"][0]) - n - m
+    # a sample's cycles include loading the inputs and unloading the outputs: report the layer,
+    # per vector
+    total = int(r["cycles"][0]) - n * batch - m * batch
+    cycles = total / batch
     mults = plan.multipliers["total"]
-    bound = plan.bound_cycles(lp)
-    work = plan.layer_work(lp)
+    bound = plan.bound_cycles(lp) / batch
+    work = {key: v // batch for key, v in plan.layer_work(lp).items()}
     dense_cycles = m * n / (4 * mults)       # same real multipliers, one MAC each per cycle
     return {
         "n": n, "m": m, "k": k, "p": plan.fft.p, "d": plan.fft.d, "lanes": lanes,
+        "batch": batch, "rtl_cycles_batch": total,
         "multipliers_complex": plan.multipliers, "real_multipliers": 4 * mults,
         "butterflies": work["butterflies"], "cmacs": work["cmacs"],
         "rtl_cycles": cycles, "rtl_cycles_with_io": int(r["cycles"][0]),

@@ -16,7 +16,7 @@ from .fixed import complex_layout, saturate
 __all__ = ["LayerEngine", "value_payload", "weight_payload", "PHASES"]
 
 #: Values of the ``phase`` output.
-PHASES = {"load": 0, "fft": 1, "mac": 2, "ifft": 3, "unload": 4, "setup": 5}
+PHASES = {"load": 0, "run": 1, "unload": 2, "setup": 3}
 
 COUNTER_WIDTH = 32
 
@@ -110,12 +110,16 @@ class LayerEngine(wiring.Component):
             mem = memory.Memory(shape=signed(W), depth=A, init=[])
             m.submodules[f"act{b}"] = mem
             acts.append((mem.write_port(), mem.read_port(), mem.read_port()))
-        zmem = memory.Memory(shape=unsigned(2 * W * lanes2p), depth=plan.zbuf_depth, init=[])
+        # Z buffer and Y banks hold two vectors (halves): the input side fills one while the MAC
+        # lanes read the other, and the MAC lanes fill one Y half while the output side reads
+        # the other
+        zd, yd = plan.zbuf_depth, plan.ybuf_depth
+        zmem = memory.Memory(shape=unsigned(2 * W * lanes2p), depth=2 * zd, init=[])
         m.submodules.zbuf = zmem
         z_wp, z_ra, z_rb = zmem.write_port(), zmem.read_port(), zmem.read_port()
         ybanks, wbanks = [], []
         for lane in range(P):
-            ym = memory.Memory(shape=unsigned(2 * W), depth=plan.ybuf_depth, init=[])
+            ym = memory.Memory(shape=unsigned(2 * W), depth=2 * yd, init=[])
             m.submodules[f"ybank{lane}"] = ym
             ybanks.append((ym.write_port(), ym.read_port()))
             init = plan.weight_banks[lane] or [0]
@@ -151,33 +155,59 @@ class LayerEngine(wiring.Component):
         layer = Signal(range(L + 1))
         m.d.comb += self.layer.eq(layer)
 
-        # position of the current vector (conv)
+        layer = Signal(range(L + 1))
+        m.d.comb += self.layer.eq(layer)
+        src = Signal()  # activation buffer read by the current layer
+        nvec = d["vectors"]
+        vbits = range(max(lp.vectors for lp in plan.layers) + 1)
         sw = _bits(A + 2 * max(lp.pad * (lp.in_w + 1) + lp.stride * (lp.in_w + 1)
                                for lp in plan.layers)) + 2
-        oy = Signal(range(max(lp.out_h for lp in plan.layers) + 1))
-        ox = Signal(range(max(lp.out_w for lp in plan.layers) + 1))
+        max_out_w = max(lp.out_w for lp in plan.layers)
+        max_out_h = max(lp.out_h for lp in plan.layers)
+        max_frames = max(max(lp.frames_in, lp.frames_out) for lp in plan.layers)
+
+        running = Signal()
+        layer_start = Signal()   # one cycle: reset the per-layer state
+
+        # ---------------- buffer ownership, per half ------------------------------------------
+        z_free = Signal(2, init=0b11)   # the input side may fill the half
+        z_full = Signal(2)              # filled: the MAC lanes may read it
+        y_free = Signal(2, init=0b11)   # the MAC lanes may fill the half
+        y_full = Signal(2)              # filled: the output side may read it
+
+        # ---------------- input-side position (vector a_vec) ---------------------------------
+        a_vec = Signal(vbits)
+        a_ox = Signal(range(max_out_w + 1))
         iy0, ix0 = Signal(signed(sw)), Signal(signed(sw))
-        row_base, pix_base = Signal(signed(sw)), Signal(signed(sw))
-        vec = Signal(range(max(lp.vectors for lp in plan.layers) + 1))
-        opix = Signal(range(A + 1))
-        pool_first, pool_ok = Signal(), Signal()
-        src = Signal()  # activation buffer read by the current layer
+        row_base = Signal(signed(sw))
+        a_advance = Signal()
+        with m.If(layer_start):
+            m.d.sync += [a_vec.eq(0), a_ox.eq(0), iy0.eq(-d["pad"]), ix0.eq(-d["pad"]),
+                         row_base.eq(-(d["pad"] * d["in_w"]))]
+        with m.Elif(a_advance):
+            m.d.sync += a_vec.eq(a_vec + 1)
+            with m.If(a_ox == d["out_w"] - 1):
+                m.d.sync += [a_ox.eq(0), ix0.eq(-d["pad"]), iy0.eq(iy0 + d["stride"]),
+                             row_base.eq(row_base + d["stride"] * d["in_w"])]
+            with m.Else():
+                m.d.sync += [a_ox.eq(a_ox + 1), ix0.eq(ix0 + d["stride"])]
 
         # ---------------- sample FIFO and beat packer (shared by both FFT directions) -------
-        m.submodules.sfifo = sfifo = fifo.SyncFIFOBuffered(width=2 * W, depth=8)
+        m.submodules.sfifo = sfifo = fifo.SyncFIFOBuffered(width=2 * W + 1, depth=8)
         issue_ok = sfifo.w_level <= 4
-        mode_c = Signal()  # frames are inverse (output) frames
         beat = Signal(data.ArrayLayout(cw, lanes2p))
+        beat_inv = Signal()
         nfill = Signal(range(lanes2p + 1))
         bcount = Signal(range(beats))
         m.d.comb += [
             fft.i.valid.eq(nfill == lanes2p),
             fft.i.payload.data.eq(beat),
-            fft.i.payload.inverse.eq(mode_c),
+            fft.i.payload.inverse.eq(beat_inv),
             fft.i.payload.last.eq(bcount == beats - 1),
         ]
         # a full beat leaves and the next beat's first sample arrives in the same cycle, so the
-        # packer passes one sample per clock
+        # packer passes one sample per clock; the reader issues whole frames, so a beat's
+        # direction is that of its samples
         send = fft.i.valid & fft.i.ready
         take = sfifo.r_rdy & ((nfill != lanes2p) | send)
         slot = Mux(send, 0, nfill)
@@ -185,31 +215,299 @@ class LayerEngine(wiring.Component):
             m.d.sync += [nfill.eq(0), bcount.eq(Mux(bcount == beats - 1, 0, bcount + 1))]
         with m.If(take):
             m.d.comb += sfifo.r_en.eq(1)
-            m.d.sync += nfill.eq(Mux(send, 1, nfill + 1))
+            m.d.sync += [nfill.eq(Mux(send, 1, nfill + 1)), beat_inv.eq(sfifo.r_data[-1])]
             with m.Switch(slot):
                 for l in range(lanes2p):
                     with m.Case(l):
-                        m.d.sync += beat[l].as_value().eq(sfifo.r_data)
+                        m.d.sync += beat[l].as_value().eq(sfifo.r_data[:2 * W])
+
+        # ---------------- reader: whole frames, input (im2col) or output (Hermitian) --------
+        # arbitration per frame, output frames first (they free Y halves for the MAC lanes)
+        a_r = Signal(range(max_frames + 1))     # next input frame of vector a_vec
+        c_vec = Signal(vbits)                   # vector whose output frames are read
+        c_s = Signal(range(max_frames + 1))     # next output frame of vector c_vec
+        rd_busy = Signal()
+        rd_mode = Signal()                      # 1: output (inverse) frame
+        rf = Signal(range(max_frames + 1))      # frame index within its vector
+        rh = Signal()                           # buffer half of the frame's vector
+        rt = Signal(range(k))
+        a_pending = running & (a_vec < nvec) & (z_free.bit_select(a_vec[0], 1) | (a_r != 0))
+        c_pending = running & (c_vec < nvec) & (y_full.bit_select(c_vec[0], 1) | (c_s != 0))
+        issue = Signal()
+        with m.If(layer_start):
+            m.d.sync += [rd_busy.eq(0), a_r.eq(0), c_vec.eq(0), c_s.eq(0), rt.eq(0)]
+        with m.Elif(~rd_busy):
+            with m.If(c_pending):
+                m.d.sync += [rd_busy.eq(1), rd_mode.eq(1), rf.eq(c_s), rh.eq(c_vec[0]),
+                             rt.eq(0)]
+            with m.Elif(a_pending):
+                m.d.sync += [rd_busy.eq(1), rd_mode.eq(0), rf.eq(a_r), rh.eq(a_vec[0]),
+                             rt.eq(0)]
+        with m.Elif(issue_ok):
+            m.d.comb += issue.eq(1)
+            m.d.sync += rt.eq(rt + 1)
+            with m.If(rt == k - 1):
+                m.d.sync += rd_busy.eq(0)
+                with m.If(rd_mode):
+                    m.d.sync += c_s.eq(c_s + 1)
+                    with m.If(c_s == d["frames_out"] - 1):
+                        m.d.sync += [c_s.eq(0), c_vec.eq(c_vec + 1)]
+                with m.Else():
+                    m.d.sync += a_r.eq(a_r + 1)
+                    with m.If(a_r == d["frames_in"] - 1):
+                        m.d.sync += a_r.eq(0)
+                        m.d.comb += a_advance.eq(1)
+        # claims and releases of halves by the reader
+        c_claim = ~rd_busy & c_pending & (c_s == 0)
+        a_claim = ~rd_busy & ~c_pending & a_pending & (a_r == 0)
+        c_release = issue & (rt == k - 1) & rd_mode & (c_s == d["frames_out"] - 1)
+        # stage 0 -> 1 (addresses from the counters; position captured with the sample)
+        e0 = Cat(rt, Const(0, 1), rf)          # 2*r*k + t
+        e1 = Cat(rt, Const(1, 1), rf)          # (2r+1)*k + t
+        v1, v2, mode1, mode2 = Signal(), Signal(), Signal(), Signal()
+        e0_1, e1_1 = Signal(len(e0), name="e0_1"), Signal(len(e1), name="e1_1")
+        iy0_1, ix0_1, pix_1 = Signal(signed(sw)), Signal(signed(sw)), Signal(signed(sw))
+        m.d.comb += [t_ra.addr.eq(d["tbase"] + e0), t_rb.addr.eq(d["tbase"] + e1)]
+        yg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
+        lane_a = Signal(range(P))
+        half = P // 2
+        mt = Mux(rt > k // 2, k - rt, rt)
+        m.d.comb += [yg.eq(rf // half) if half > 1 else yg.eq(rf),
+                     lane_a.eq(Cat(Const(0, 1), rf % half) if half > 1 else 0)]
+        for lane in range(P):
+            m.d.comb += ybanks[lane][1].addr.eq(rh * yd + yg * bins + mt)
+        mirror_1 = Signal()
+        lane_a_1 = Signal.like(lane_a)
+        b_ok_1 = Signal()
+        m.d.sync += [v1.eq(issue), mode1.eq(rd_mode), e0_1.eq(e0), e1_1.eq(e1),
+                     iy0_1.eq(iy0), ix0_1.eq(ix0), pix_1.eq(row_base + ix0),
+                     mirror_1.eq(rt > k // 2), lane_a_1.eq(lane_a),
+                     b_ok_1.eq(Cat(Const(1, 1), rf) < d["pb"])]
+        # stage 1: activation reads (input frames) / Hermitian packing (output frames)
+        rd_addr = [Signal(range(A), name=f"rd_addr{s}") for s in range(2)]
+        ok2 = [Signal(name=f"rd_ok{s}") for s in range(2)]
+        for s, (e_1, tp) in enumerate(((e0_1, t_ra), (e1_1, t_rb))):
+            ent = data.View(tlayout, tp.data)
+            iy = iy0_1 + ent.ky
+            ix = ix0_1 + ent.kx
+            inb = (iy >= 0) & (iy < d["in_h"]) & (ix >= 0) & (ix < d["in_w"])
+            caddr = pix_1 + ent.off
+            in_range = e_1 < d["n"]
+            m.d.comb += rd_addr[s].eq(Mux(d["conv"], caddr, e_1))
+            m.d.sync += ok2[s].eq(in_range & (inb | ~d["conv"]))
+        ya = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1))
+        yb = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1 + 1))
+        yb_re = Mux(b_ok_1, yb.re, 0)
+        yb_im = Mux(b_ok_1, yb.im, 0)
+        zc = Signal(cw)
+        m.d.sync += [
+            zc.re.eq(Mux(mirror_1, ya.re + yb_im, ya.re - yb_im)),
+            zc.im.eq(Mux(mirror_1, yb_re - ya.im, ya.im + yb_re)),
+            v2.eq(v1), mode2.eq(mode1),
+        ]
+        # activation read ports: ports 0/1 of the source buffer serve the reader
+        post_raddr = Signal(range(A))
+        ua = Signal(range(A + 1))
+        for b in range(2):
+            _, rp0, rp1 = acts[b]
+            m.d.comb += [rp0.addr.eq(Mux(src == b, rd_addr[0], post_raddr)),
+                         rp1.addr.eq(Mux(self.phase == PHASES["unload"], ua, rd_addr[1]))]
+        src_d0 = Mux(src, acts[1][1].data, acts[0][1].data)
+        src_d1 = Mux(src, acts[1][2].data, acts[0][2].data)
+        # stage 2: push
+        xin = Signal(cw)
+        m.d.comb += [xin.re.eq(Mux(ok2[0], src_d0, 0)), xin.im.eq(Mux(ok2[1], src_d1, 0))]
+        m.d.comb += [sfifo.w_en.eq(v2),
+                     sfifo.w_data.eq(Cat(Mux(mode2, zc.as_value(), xin.as_value()), mode2))]
+
+        # ---------------- FFT output: spectra into the Z buffer, or to the post-processing --
+        fo = fft.o
+        zw_vec = Signal(vbits)                 # vector of the forward frames coming out
+        zw_r = Signal(range(max_frames + 1))
+        zw_b = Signal(range(beats))
+        z_done = Signal()
+        m.d.comb += [z_wp.addr.eq(zw_vec[0] * zd + zw_r * beats + zw_b),
+                     z_wp.data.eq(fo.payload.data)]
+        ser = Signal(data.ArrayLayout(cw, lanes2p))
+        ser_u = Signal(range(2 * lanes2p))
+        ser_b = Signal(range(beats))          # beat index of the held beat
+        ser_valid = Signal()                  # the serializer holds a beat (4p values)
+        ser_last = Signal()                   # the held beat ends its frame
+        ob = Signal(range(beats))             # beat counter of the inverse output frames
+        post_s = Signal(range(max_frames + 1))  # output frame of vector post_vec
+        post_vec = Signal(vbits)
+        with m.If(layer_start):
+            m.d.sync += [zw_vec.eq(0), zw_r.eq(0), zw_b.eq(0)]
+        with m.Elif(~fo.payload.inverse):
+            m.d.comb += fo.ready.eq(1)
+            with m.If(fo.valid):
+                m.d.comb += z_wp.en.eq(1)
+                m.d.sync += zw_b.eq(zw_b + 1)
+                with m.If(fo.payload.last):
+                    m.d.sync += [zw_b.eq(0), zw_r.eq(zw_r + 1)]
+                    with m.If(zw_r == d["frames_in"] - 1):
+                        m.d.sync += [zw_r.eq(0), zw_vec.eq(zw_vec + 1)]
+                        m.d.comb += z_done.eq(1)
+        with m.If(fo.payload.inverse):
+            m.d.comb += fo.ready.eq(~ser_valid | (ser_u == 2 * lanes2p - 1))
+        # serializer: lane l's real part (block 2s) then its imaginary part (block 2s+1)
+        ser_vec_end = Signal()
+        with m.If(layer_start):
+            m.d.sync += [ser_valid.eq(0), post_s.eq(0), post_vec.eq(0), ob.eq(0)]
+        with m.Else():
+            with m.If(ser_valid):
+                m.d.sync += ser_u.eq(ser_u + 1)
+                with m.If(ser_u == 2 * lanes2p - 1):
+                    m.d.sync += ser_valid.eq(0)
+                    with m.If(ser_last):
+                        m.d.sync += post_s.eq(post_s + 1)
+                        with m.If(post_s == d["frames_out"] - 1):
+                            m.d.sync += [post_s.eq(0), post_vec.eq(post_vec + 1)]
+                            m.d.comb += ser_vec_end.eq(1)
+            # the next beat may enter as the last value of this one leaves (assignments win)
+            with m.If(fo.valid & fo.ready & fo.payload.inverse):
+                m.d.sync += [ser.eq(fo.payload.data), ser_u.eq(0), ser_b.eq(ob),
+                             ser_valid.eq(1), ser_last.eq(fo.payload.last),
+                             ob.eq(Mux(fo.payload.last, 0, ob + 1))]
+        # output-side position of vector post_vec
+        p_ox = Signal(range(max_out_w + 1))
+        p_oy = Signal(range(max_out_h + 1))
+        with m.If(layer_start):
+            m.d.sync += [p_ox.eq(0), p_oy.eq(0)]
+        with m.Elif(ser_vec_end):
+            with m.If(p_ox == d["out_w"] - 1):
+                m.d.sync += [p_ox.eq(0), p_oy.eq(p_oy + 1)]
+            with m.Else():
+                m.d.sync += p_ox.eq(p_ox + 1)
+        opix = Mux(d["pool"], (p_oy >> 1) * d["pool_w"] + (p_ox >> 1), post_vec)
+        pool_first = ~p_oy[0] & ~p_ox[0]
+        pool_ok = (p_oy < (d["pool_h"] << 1)) & (p_ox < (d["pool_w"] << 1))
+        ser_lane = ser_u >> 1
+        ser_part = ser_u[0]
+        y_val = Mux(ser_part, select([ser[l].im for l in range(lanes2p)], ser_lane),
+                    select([ser[l].re for l in range(lanes2p)], ser_lane))
+        t_idx = Cat(ser_lane[:l2p], ser_b)     # beat * 2p + lane (lk bits)
+        blk = Cat(ser_part, post_s)           # 2s + part
+        o_idx = Cat(t_idx, blk)               # blk * k + t
+        # post stage 1 (the vector's position travels with the value)
+        p1 = Signal(data.StructLayout({"valid": 1, "y": signed(W), "o": len(o_idx),
+                                       "opix": range(A + 1), "first": 1, "ok": 1}))
+        m.d.sync += [p1.valid.eq(ser_valid & ~layer_start), p1.y.eq(y_val), p1.o.eq(o_idx),
+                     p1.opix.eq(opix), p1.first.eq(pool_first), p1.ok.eq(pool_ok)]
+        p1_in = p1.valid & (p1.o < d["m"])
+        p1_addr = Signal(range(A))
+        m.d.comb += [p1_addr.eq(p1.o * d["out_stride"] + p1.opix),
+                     post_raddr.eq(p1_addr), bias_rp.addr.eq(d["bbase"] + p1.o)]
+        # post stage 2
+        p2 = Signal(data.StructLayout({"valid": 1, "write": 1, "first": 1, "y": signed(W),
+                                       "addr": len(p1_addr)}))
+        m.d.sync += [p2.valid.eq(p1_in), p2.write.eq(p1_in & (p1.ok | ~d["pool"])),
+                     p2.first.eq(p1.first), p2.y.eq(p1.y), p2.addr.eq(p1_addr)]
+        z = p2.y + bias_rp.data
+        z_act = Mux(d["relu"] & z[-1], 0, z)
+        a_out, a_clip = saturate(round_shift_var(z_act, d["out_shift"]), W)
+        old = Mux(src, acts[0][1].data, acts[1][1].data)  # the destination buffer
+        a_new = Mux(d["pool"] & ~p2.first & (old > a_out), old, a_out)
+        load_idx = Signal(range(max(plan.in_size, 1) + 1))
+        for b in range(2):
+            wp = acts[b][0]
+            with m.If(self.phase == PHASES["load"]):
+                if b == 0:
+                    m.d.comb += [wp.addr.eq(load_idx), wp.data.eq(self.i.payload.data),
+                                 wp.en.eq(self.i.valid)]
+            with m.Else():
+                m.d.comb += [wp.addr.eq(p2.addr), wp.data.eq(a_new),
+                             wp.en.eq(p2.write & (src != b))]
+        post_done = (post_vec == nvec) & ~ser_valid & ~p1.valid & ~p2.valid
+
+        # ---------------- MAC lanes: vector b_vec ---------------------------------------------
+        mg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
+        ybits = _bits(yd)
+        m.submodules.mac = mac = MACLanes(plan, tag_width=1 + ybits + len(mg))
+        mm = Signal(range(bins))
+        mj = Signal(range(plan.q_max))
+        wa = Signal(range(plan.bank_depth + 1))
+        b_vec = Signal(vbits)
+        b_run = Signal()           # issuing the terms of vector b_vec
+        b_drain = Signal()         # issue done, waiting for the pipeline
+        bh = b_vec[0]
+        pipe = Signal(MACLanes.delay + 1)
+        b_start = running & ~b_run & ~b_drain & (b_vec < nvec) & z_full.bit_select(bh, 1) & \
+            y_free.bit_select(bh, 1)
+        b_finish = b_drain & (pipe == 0)
+        with m.If(layer_start):
+            m.d.sync += [b_vec.eq(0), b_run.eq(0), b_drain.eq(0)]
+        with m.Elif(b_start):
+            m.d.sync += [b_run.eq(1), mg.eq(0), mm.eq(0), mj.eq(0), wa.eq(d["wbase"])]
+        with m.Elif(b_run):
+            m.d.sync += [mj.eq(mj + 1), wa.eq(wa + 1)]
+            with m.If(mj == d["q"] - 1):
+                m.d.sync += [mj.eq(0), mm.eq(mm + 1)]
+                with m.If(mm == bins - 1):
+                    m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
+                    with m.If(mg == d["groups"] - 1):
+                        m.d.sync += [b_run.eq(0), b_drain.eq(1)]
+        with m.Elif(b_finish):
+            m.d.sync += [b_drain.eq(0), b_vec.eq(b_vec + 1)]
+        m.d.sync += pipe.eq(Cat(b_run, pipe[:-1]))
+        rz = mj >> 1
+        mn = (k - mm) & (k - 1)
+        m.d.comb += [z_ra.addr.eq(bh * zd + rz * beats + (mm >> l2p)),
+                     z_rb.addr.eq(bh * zd + rz * beats + (mn >> l2p))]
+        for lane in range(P):
+            m.d.comb += wbanks[lane][1].addr.eq(wa)
+        s1 = Signal(data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
+                                       "lm": max(1, l2p), "ln": max(1, l2p),
+                                       "tag": 1 + ybits + len(mg)}))
+        m.d.sync += [s1.valid.eq(b_run), s1.first.eq(mj == 0), s1.last.eq(mj == d["q"] - 1),
+                     s1.odd.eq(mj[0]), s1.lm.eq(mm), s1.ln.eq(mn),
+                     s1.tag.eq(Cat((bh * yd + mg * bins + mm)[:1 + ybits], mg))]
+        zwa = data.View(data.ArrayLayout(cw, lanes2p), z_ra.data)
+        zwb = data.View(data.ArrayLayout(cw, lanes2p), z_rb.data)
+        lm = s1.lm[:l2p]
+        ln = s1.ln[:l2p]
+        m.d.comb += [
+            mac.valid.eq(s1.valid), mac.first.eq(s1.first), mac.last.eq(s1.last),
+            mac.odd.eq(s1.odd), mac.tag.eq(s1.tag), mac.acc_shift.eq(d["acc_shift"]),
+            mac.zm.eq(select([zwa[l].as_value() for l in range(lanes2p)], lm)),
+            mac.zn.eq(select([zwb[l].as_value() for l in range(lanes2p)], ln)),
+        ]
+        for lane in range(P):
+            m.d.comb += mac.w[lane].as_value().eq(wbanks[lane][1].data)
+            yp = ybanks[lane][0]
+            m.d.comb += [yp.addr.eq(mac.y_tag[:1 + ybits]), yp.data.eq(mac.y[lane].as_value()),
+                         yp.en.eq(mac.y_valid)]
+
+        # ---------------- half ownership updates ---------------------------------------------
+        for h in range(2):
+            with m.If(layer_start):
+                m.d.sync += [z_free[h].eq(1), z_full[h].eq(0), y_free[h].eq(1), y_full[h].eq(0)]
+            with m.Else():
+                with m.If(a_claim & (a_vec[0] == h)):
+                    m.d.sync += z_free[h].eq(0)
+                with m.If(z_done & (zw_vec[0] == h)):
+                    m.d.sync += z_full[h].eq(1)
+                with m.If(b_start & (bh == h)):
+                    m.d.sync += [z_full[h].eq(0), y_free[h].eq(0)]
+                with m.If(b_finish & (bh == h)):
+                    m.d.sync += [z_free[h].eq(1), y_full[h].eq(1)]
+                with m.If(c_claim & (c_vec[0] == h)):
+                    m.d.sync += y_full[h].eq(0)
+                with m.If(c_release & (rh == h)):
+                    m.d.sync += y_free[h].eq(1)
+
+        # ---------------- saturation counter -------------------------------------------------
+        sat_now = Signal(range(P + 2))
+        tag_group = mac.y_tag[1 + ybits:]
+        live = [tag_group * P + lane < d["pb"] for lane in range(P)]
+        m.d.comb += sat_now.eq(sum((mac.clipped[l] & live[l] for l in range(P)), Const(0, 1))
+                               + (p2.valid & a_clip))
+        sat_total = self.saturations
+        m.d.sync += sat_total.eq(Mux(sat_total + sat_now > (1 << COUNTER_WIDTH) - 1,
+                                     (1 << COUNTER_WIDTH) - 1, sat_total + sat_now))
 
         # ---------------- FSM ----------------------------------------------------------------
-        rd_go = Signal()        # reader may issue (phase fft or ifft)
-        mac_go = Signal()
-        load_idx = Signal(range(max(plan.in_size, 1) + 1))
-        # reader counters
-        rr = Signal(range(max(max(lp.frames_in, lp.frames_out) for lp in plan.layers) + 1))
-        rt = Signal(range(k))
-        rd_done = Signal()
-        # Z writes / serializer counters
-        zw_r = Signal(range(max(lp.frames_in for lp in plan.layers) + 1))
-        zw_b = Signal(range(beats))
-        post_frames = Signal(range(max(lp.frames_out for lp in plan.layers) + 1))
-        mac_busy = Signal()
-        post_busy = Signal()
-        # unload
-        ua = Signal(range(A + 1))
         ua_done = Signal()
-
-        clear_vector = Signal()  # reset per-vector counters
         m.d.comb += self.busy.eq(1)
         with m.FSM(init="LOAD"):
             with m.State("LOAD"):
@@ -225,56 +523,19 @@ class LayerEngine(wiring.Component):
                     for li, lp in enumerate(plan.layers):
                         with m.Case(li):
                             m.d.sync += [d[name].eq(getattr(lp, name)) for name in d]
-                            m.d.sync += [
-                                oy.eq(0), ox.eq(0), vec.eq(0),
-                                iy0.eq(-lp.pad), ix0.eq(-lp.pad),
-                                row_base.eq(-lp.pad * lp.in_w),
-                            ]
-                m.next = "PREP"
-            with m.State("PREP"):
-                m.d.comb += [self.phase.eq(PHASES["setup"]), clear_vector.eq(1)]
-                m.d.sync += [
-                    pix_base.eq(row_base + ix0),
-                    opix.eq(Mux(d["pool"], (oy >> 1) * d["pool_w"] + (ox >> 1), vec)),
-                    pool_first.eq(~oy[0] & ~ox[0]),
-                    pool_ok.eq((oy < (d["pool_h"] << 1)) & (ox < (d["pool_w"] << 1))),
-                    mode_c.eq(0),
-                ]
-                m.next = "FFT"
-            with m.State("FFT"):
-                m.d.comb += [self.phase.eq(PHASES["fft"]), rd_go.eq(1)]
-                with m.If(zw_r == d["frames_in"]):
-                    m.next = "MAC"
-            with m.State("MAC"):
-                m.d.comb += [self.phase.eq(PHASES["mac"]), mac_go.eq(1)]
-                with m.If(~mac_busy):
-                    m.d.sync += mode_c.eq(1)
-                    m.next = "IFFT_SETUP"
-            with m.State("IFFT_SETUP"):
-                m.d.comb += [self.phase.eq(PHASES["ifft"])]
-                m.next = "IFFT"
-            with m.State("IFFT"):
-                m.d.comb += [self.phase.eq(PHASES["ifft"]), rd_go.eq(1)]
-                with m.If((post_frames == d["frames_out"]) & ~post_busy):
-                    m.next = "NEXT"
-            with m.State("NEXT"):
-                m.d.comb += self.phase.eq(PHASES["setup"])
-                with m.If(vec == d["vectors"] - 1):
+                m.next = "START"
+            with m.State("START"):
+                m.d.comb += [self.phase.eq(PHASES["setup"]), layer_start.eq(1)]
+                m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += [self.phase.eq(PHASES["run"]), running.eq(1)]
+                with m.If(post_done):
                     m.d.sync += [layer.eq(layer + 1), src.eq(~src)]
                     with m.If(layer == L - 1):
                         m.d.sync += [ua.eq(0), ua_done.eq(0)]
                         m.next = "UNLOAD"
                     with m.Else():
                         m.next = "SETUP"
-                with m.Else():
-                    m.d.sync += vec.eq(vec + 1)
-                    with m.If(ox == d["out_w"] - 1):
-                        m.d.sync += [ox.eq(0), ix0.eq(-d["pad"]), oy.eq(oy + 1),
-                                     iy0.eq(iy0 + d["stride"]),
-                                     row_base.eq(row_base + d["stride"] * d["in_w"])]
-                    with m.Else():
-                        m.d.sync += [ox.eq(ox + 1), ix0.eq(ix0 + d["stride"])]
-                    m.next = "PREP"
             with m.State("UNLOAD"):
                 m.d.comb += self.phase.eq(PHASES["unload"])
                 with m.If(ua_done):
@@ -287,204 +548,6 @@ class LayerEngine(wiring.Component):
             wp = wbanks[lane][0]
             m.d.comb += [wp.addr.eq(self.w.payload.addr), wp.data.eq(self.w.payload.data),
                          wp.en.eq(self.w.valid & self.w.ready & (self.w.payload.lane == lane))]
-
-        # ---------------- reader: input frames (im2col) and output frames (Hermitian) --------
-        frames = Mux(mode_c, d["frames_out"], d["frames_in"])
-        issue = Signal()
-        with m.If(clear_vector | (self.phase == PHASES["mac"])):
-            m.d.sync += [rr.eq(0), rt.eq(0), rd_done.eq(0)]
-        with m.Elif(rd_go & ~rd_done & issue_ok):
-            m.d.comb += issue.eq(1)
-            m.d.sync += rt.eq(rt + 1)
-            with m.If(rt == k - 1):
-                m.d.sync += [rt.eq(0), rr.eq(rr + 1)]
-                with m.If(rr == frames - 1):
-                    m.d.sync += rd_done.eq(1)
-        # stage 0 -> 1
-        e0 = Cat(rt, Const(0, 1), rr)          # 2*r*k + t
-        e1 = Cat(rt, Const(1, 1), rr)          # (2r+1)*k + t
-        v1, v2 = Signal(), Signal()
-        e0_1, e1_1 = Signal(len(e0), name="e0_1"), Signal(len(e1), name="e1_1")
-        m.d.comb += [t_ra.addr.eq(d["tbase"] + e0), t_rb.addr.eq(d["tbase"] + e1)]
-        # output-frame read of the Y banks
-        yg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
-        lane_a = Signal(range(P))
-        half = P // 2
-        mt = Mux(rt > k // 2, k - rt, rt)
-        m.d.comb += [yg.eq(rr // half) if half > 1 else yg.eq(rr),
-                     lane_a.eq(Cat(Const(0, 1), rr % half) if half > 1 else 0)]
-        for lane in range(P):
-            m.d.comb += ybanks[lane][1].addr.eq(yg * bins + mt)
-        mirror_1 = Signal()
-        lane_a_1 = Signal.like(lane_a)
-        b_ok_1 = Signal()
-        m.d.sync += [v1.eq(issue), e0_1.eq(e0), e1_1.eq(e1), mirror_1.eq(rt > k // 2),
-                     lane_a_1.eq(lane_a), b_ok_1.eq(Cat(Const(1, 1), rr) < d["pb"])]
-        # stage 1: addresses of the activation reads / Hermitian packing
-        rd_addr = [Signal(range(A), name=f"rd_addr{s}") for s in range(2)]
-        ok2 = [Signal(name=f"rd_ok{s}") for s in range(2)]
-        for s, (e_1, tp) in enumerate(((e0_1, t_ra), (e1_1, t_rb))):
-            ent = data.View(tlayout, tp.data)
-            iy = iy0 + ent.ky
-            ix = ix0 + ent.kx
-            inb = (iy >= 0) & (iy < d["in_h"]) & (ix >= 0) & (ix < d["in_w"])
-            caddr = pix_base + ent.off
-            in_range = e_1 < d["n"]
-            m.d.comb += rd_addr[s].eq(Mux(d["conv"], caddr, e_1))
-            m.d.sync += ok2[s].eq(in_range & (inb | ~d["conv"]))
-        ya = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1))
-        yb = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1 + 1))
-        yb_re = Mux(b_ok_1, yb.re, 0)
-        yb_im = Mux(b_ok_1, yb.im, 0)
-        zc = Signal(cw)
-        m.d.sync += [
-            zc.re.eq(Mux(mirror_1, ya.re + yb_im, ya.re - yb_im)),
-            zc.im.eq(Mux(mirror_1, yb_re - ya.im, ya.im + yb_re)),
-            v2.eq(v1),
-        ]
-        # activation read ports: port 0/1 of the source buffer serve the reader
-        post_raddr = Signal(range(A))
-        for b in range(2):
-            _, rp0, rp1 = acts[b]
-            is_src = src == b
-            m.d.comb += [rp0.addr.eq(Mux(is_src, rd_addr[0], post_raddr)),
-                         rp1.addr.eq(Mux(self.phase == PHASES["unload"], ua, rd_addr[1]))]
-        src_d0 = Mux(src, acts[1][1].data, acts[0][1].data)
-        src_d1 = Mux(src, acts[1][2].data, acts[0][2].data)
-        # stage 2: push
-        xin = Signal(cw)
-        m.d.comb += [xin.re.eq(Mux(ok2[0], src_d0, 0)), xin.im.eq(Mux(ok2[1], src_d1, 0))]
-        m.d.comb += [sfifo.w_en.eq(v2),
-                     sfifo.w_data.eq(Mux(mode_c, zc.as_value(), xin.as_value()))]
-
-        # ---------------- FFT output: spectra into the Z buffer or to the post-processing ----
-        fo = fft.o
-        ser = Signal(data.ArrayLayout(cw, lanes2p))
-        ser_u = Signal(range(2 * lanes2p))
-        ser_b = Signal(range(beats))          # beat index of the held beat
-        ser_valid = Signal()                  # serializer holds a beat (4p values to emit)
-        ser_last = Signal()                   # held beat ends its frame
-        ob = Signal(range(beats))             # beat counter of the output stream
-        m.d.comb += [z_wp.addr.eq(zw_r * beats + zw_b), z_wp.data.eq(fo.payload.data)]
-        with m.If(clear_vector):
-            m.d.sync += [zw_r.eq(0), zw_b.eq(0), post_frames.eq(0), ob.eq(0)]
-        with m.If(~fo.payload.inverse):
-            m.d.comb += fo.ready.eq(1)
-            with m.If(fo.valid):
-                m.d.comb += z_wp.en.eq(1)
-                m.d.sync += zw_b.eq(zw_b + 1)
-                with m.If(fo.payload.last):
-                    m.d.sync += [zw_b.eq(0), zw_r.eq(zw_r + 1)]
-        with m.Else():
-            m.d.comb += fo.ready.eq(~ser_valid | (ser_u == 2 * lanes2p - 1))
-        with m.If(ser_valid):
-            m.d.sync += ser_u.eq(ser_u + 1)
-            with m.If(ser_u == 2 * lanes2p - 1):
-                m.d.sync += ser_valid.eq(0)
-                with m.If(ser_last):
-                    m.d.sync += post_frames.eq(post_frames + 1)
-        # the next beat may enter as the last value of this one leaves (assignments below win)
-        with m.If(fo.valid & fo.ready & fo.payload.inverse):
-            m.d.sync += [ser.eq(fo.payload.data), ser_u.eq(0), ser_b.eq(ob), ser_valid.eq(1),
-                         ser_last.eq(fo.payload.last),
-                         ob.eq(Mux(fo.payload.last, 0, ob + 1))]
-        ser_lane = ser_u >> 1
-        ser_part = ser_u[0]
-        y_val = Mux(ser_part, select([ser[l].im for l in range(lanes2p)], ser_lane),
-                    select([ser[l].re for l in range(lanes2p)], ser_lane))
-        t_idx = Cat(ser_lane[:l2p], ser_b)     # beat * 2p + lane (lk bits)
-        blk = Cat(ser_part, post_frames)      # 2s + part
-        o_idx = Cat(t_idx, blk)               # blk * k + t
-        # post stage 1
-        p1 = Signal(data.StructLayout({"valid": 1, "y": signed(W), "o": len(o_idx)}))
-        m.d.sync += [p1.valid.eq(ser_valid), p1.y.eq(y_val), p1.o.eq(o_idx)]
-        p1_in = p1.valid & (p1.o < d["m"])
-        p1_addr = Signal(range(A))
-        m.d.comb += [p1_addr.eq(p1.o * d["out_stride"] + opix),
-                     post_raddr.eq(p1_addr), bias_rp.addr.eq(d["bbase"] + p1.o)]
-        # post stage 2
-        p2 = Signal(data.StructLayout({"valid": 1, "write": 1, "y": signed(W),
-                                       "addr": len(p1_addr)}))
-        m.d.sync += [p2.valid.eq(p1_in), p2.write.eq(p1_in & (pool_ok | ~d["pool"])),
-                     p2.y.eq(p1.y), p2.addr.eq(p1_addr)]
-        z = p2.y + bias_rp.data
-        z_act = Mux(d["relu"] & z[-1], 0, z)
-        a_out, a_clip = saturate(round_shift_var(z_act, d["out_shift"]), W)
-        old = Mux(src, acts[0][1].data, acts[1][1].data)  # the destination buffer
-        a_new = Mux(d["pool"] & ~pool_first & (old > a_out), old, a_out)
-        for b in range(2):
-            wp = acts[b][0]
-            with m.If(self.phase == PHASES["load"]):
-                if b == 0:
-                    m.d.comb += [wp.addr.eq(load_idx), wp.data.eq(self.i.payload.data),
-                                 wp.en.eq(self.i.valid)]
-            with m.Else():
-                m.d.comb += [wp.addr.eq(p2.addr), wp.data.eq(a_new),
-                             wp.en.eq(p2.write & (src != b))]
-        m.d.comb += post_busy.eq(ser_valid | p1.valid | p2.valid)
-
-        # ---------------- MAC phase ----------------------------------------------------------
-        mg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
-        ybits = _bits(plan.ybuf_depth)
-        m.submodules.mac = mac = MACLanes(plan, tag_width=ybits + len(mg))
-        mm = Signal(range(bins))
-        mj = Signal(range(plan.q_max))
-        wa = Signal(range(plan.bank_depth + 1))
-        mac_issue_done = Signal()
-        mac_issue = mac_go & ~mac_issue_done
-        with m.If(self.phase != PHASES["mac"]):
-            m.d.sync += [mg.eq(0), mm.eq(0), mj.eq(0), wa.eq(d["wbase"]), mac_issue_done.eq(0)]
-        with m.Elif(mac_issue):
-            m.d.sync += [mj.eq(mj + 1), wa.eq(wa + 1)]
-            with m.If(mj == d["q"] - 1):
-                m.d.sync += [mj.eq(0), mm.eq(mm + 1)]
-                with m.If(mm == bins - 1):
-                    m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
-                    with m.If(mg == d["groups"] - 1):
-                        m.d.sync += mac_issue_done.eq(1)
-        rz = mj >> 1
-        mn = (k - mm) & (k - 1)
-        m.d.comb += [z_ra.addr.eq(rz * beats + (mm >> l2p)), z_rb.addr.eq(rz * beats + (mn >> l2p))]
-        for lane in range(P):
-            m.d.comb += wbanks[lane][1].addr.eq(wa)
-        # stage 1: memory data -> MAC inputs
-        s1 = Signal(data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
-                                       "lm": max(1, l2p), "ln": max(1, l2p),
-                                       "tag": ybits + len(mg)}))
-        m.d.sync += [s1.valid.eq(mac_issue), s1.first.eq(mj == 0), s1.last.eq(mj == d["q"] - 1),
-                     s1.odd.eq(mj[0]), s1.lm.eq(mm), s1.ln.eq(mn),
-                     s1.tag.eq(Cat((mg * bins + mm)[:ybits], mg))]
-        zwa = data.View(data.ArrayLayout(cw, lanes2p), z_ra.data)
-        zwb = data.View(data.ArrayLayout(cw, lanes2p), z_rb.data)
-        lm = s1.lm[:l2p] if l2p else Const(0, 1)
-        ln = s1.ln[:l2p] if l2p else Const(0, 1)
-        m.d.comb += [
-            mac.valid.eq(s1.valid), mac.first.eq(s1.first), mac.last.eq(s1.last),
-            mac.odd.eq(s1.odd), mac.tag.eq(s1.tag), mac.acc_shift.eq(d["acc_shift"]),
-            mac.zm.eq(select([zwa[l].as_value() for l in range(lanes2p)], lm)),
-            mac.zn.eq(select([zwb[l].as_value() for l in range(lanes2p)], ln)),
-        ]
-        for lane in range(P):
-            m.d.comb += mac.w[lane].as_value().eq(wbanks[lane][1].data)
-            yp = ybanks[lane][0]
-            m.d.comb += [yp.addr.eq(mac.y_tag[:ybits]), yp.data.eq(mac.y[lane].as_value()),
-                         yp.en.eq(mac.y_valid)]
-        # drain: busy until the issue is done and the pipeline is empty
-        pipe = Signal(MACLanes.delay + 1)
-        m.d.sync += pipe.eq(Cat(mac_issue, pipe[:-1]))
-        m.d.comb += mac_busy.eq(~mac_issue_done | (pipe != 0))
-
-        # ---------------- saturation counter -------------------------------------------------
-        sat_now = Signal(range(P + 2))
-        lane_live = [Signal(name=f"live{l}") for l in range(P)]
-        tag_group = mac.y_tag[ybits:]
-        for lane in range(P):
-            m.d.comb += lane_live[lane].eq(tag_group * P + lane < d["pb"])
-        m.d.comb += sat_now.eq(sum((mac.clipped[l] & lane_live[l] for l in range(P)), Const(0, 1))
-                               + (p2.valid & a_clip))
-        sat_total = self.saturations
-        m.d.sync += sat_total.eq(Mux(sat_total + sat_now > (1 << COUNTER_WIDTH) - 1,
-                                     (1 << COUNTER_WIDTH) - 1, sat_total + sat_now))
 
         # ---------------- unload -------------------------------------------------------------
         m.submodules.ofifo = ofifo = fifo.SyncFIFOBuffered(width=W + 1, depth=8)

@@ -78,10 +78,12 @@ def build_fast(plan: EnginePlan, build_root: Path) -> Path:
     """Compile (once per plan) and return the driver executable."""
     build_dir = Path(build_root).resolve() / f"engine-{plan_digest(plan)}-fast"
     exe = build_dir / "obj_dir" / "engine_fast"
-    if exe.exists():
-        return exe
     build_dir.mkdir(parents=True, exist_ok=True)
+    # regenerated every time (rewritten only when the gateware changed), so a stale executable
+    # is never reused
     verilog = generate_engine_verilog(plan, build_dir / f"{TOPLEVEL}.v")
+    if exe.exists() and exe.stat().st_mtime >= verilog.stat().st_mtime:
+        return exe
     from .engine_run import estimate_cycles
     source = (DRIVER.replace("OUT_SIZE", str(plan.out_size)).replace("WIDTH", str(plan.width))
               .replace("TIMEOUT", str(50 * estimate_cycles(plan) + 10_000)))
