@@ -19,6 +19,12 @@ __all__ = ["LayerEngine", "value_payload", "weight_payload", "PHASES"]
 PHASES = {"load": 0, "run": 1, "unload": 2, "setup": 3}
 
 COUNTER_WIDTH = 32
+#: Vectors the Z buffer and the Y banks hold: the input side may run up to ``Z_SLOTS`` vectors
+#: ahead of the MAC lanes, the MAC lanes ``Y_SLOTS`` ahead of the output side.
+Z_SLOTS = 4
+Y_SLOTS = 2
+#: Output (inverse) frames buffered between the FFT engine and the post-processing.
+INVERSE_FIFO_FRAMES = 4
 
 
 def _bits(n: int) -> int:
@@ -109,19 +115,23 @@ class LayerEngine(wiring.Component):
         for b in range(2):
             mem = memory.Memory(shape=signed(W), depth=A, init=[])
             m.submodules[f"act{b}"] = mem
-            acts.append((mem.write_port(), mem.read_port(), mem.read_port()))
+            # two write ports (two outputs per clock), four read ports (two input samples
+            # per clock; the read-modify-write of pooling; unloading)
+            acts.append(([mem.write_port() for _ in range(2)],
+                         [mem.read_port() for _ in range(4)]))
         # Z buffer and Y banks hold two vectors (halves): the input side fills one while the MAC
         # lanes read the other, and the MAC lanes fill one Y half while the output side reads
         # the other
         zd, yd = plan.zbuf_depth, plan.ybuf_depth
-        zmem = memory.Memory(shape=unsigned(2 * W * lanes2p), depth=2 * zd, init=[])
+        ZS, YS = Z_SLOTS, Y_SLOTS
+        zmem = memory.Memory(shape=unsigned(2 * W * lanes2p), depth=ZS * zd, init=[])
         m.submodules.zbuf = zmem
         z_wp, z_ra, z_rb = zmem.write_port(), zmem.read_port(), zmem.read_port()
         ybanks, wbanks = [], []
         for lane in range(P):
-            ym = memory.Memory(shape=unsigned(2 * W), depth=2 * yd, init=[])
+            ym = memory.Memory(shape=unsigned(2 * W), depth=YS * yd, init=[])
             m.submodules[f"ybank{lane}"] = ym
-            ybanks.append((ym.write_port(), ym.read_port()))
+            ybanks.append((ym.write_port(), [ym.read_port(), ym.read_port()]))
             init = plan.weight_banks[lane] or [0]
             wm = memory.Memory(shape=unsigned(2 * W), depth=plan.bank_depth, init=init)
             m.submodules[f"wbank{lane}"] = wm
@@ -129,14 +139,14 @@ class LayerEngine(wiring.Component):
         bias_mem = memory.Memory(shape=signed(W), depth=max(1, len(plan.bias)),
                                  init=plan.bias or [0])
         m.submodules.bias = bias_mem
-        bias_rp = bias_mem.read_port()
+        bias_rps = [bias_mem.read_port(), bias_mem.read_port()]
         ow = _bits(max(t[0] for t in plan.patch_table))
         kb = _bits(max(max(t[1], t[2]) for t in plan.patch_table))
         tlayout = data.StructLayout({"off": ow, "ky": kb, "kx": kb})
         tinit = [o | (ky << ow) | (kx << (ow + kb)) for o, ky, kx in plan.patch_table]
         tmem = memory.Memory(shape=unsigned(ow + 2 * kb), depth=len(tinit), init=tinit)
         m.submodules.patch_table = tmem
-        t_ra, t_rb = tmem.read_port(), tmem.read_port()
+        t_rps = [tmem.read_port() for _ in range(4)]
 
         # ---------------- descriptor table ---------------------------------------------------
         fields = {}
@@ -170,10 +180,10 @@ class LayerEngine(wiring.Component):
         layer_start = Signal()   # one cycle: reset the per-layer state
 
         # ---------------- buffer ownership, per half ------------------------------------------
-        z_free = Signal(2, init=0b11)   # the input side may fill the half
-        z_full = Signal(2)              # filled: the MAC lanes may read it
-        y_free = Signal(2, init=0b11)   # the MAC lanes may fill the half
-        y_full = Signal(2)              # filled: the output side may read it
+        z_free = Signal(ZS, init=(1 << ZS) - 1)  # the input side may fill the slot
+        z_full = Signal(ZS)                      # filled: the MAC lanes may read it
+        y_free = Signal(YS, init=(1 << YS) - 1)  # the MAC lanes may fill the slot
+        y_full = Signal(YS)                      # filled: the output side may read it
 
         # ---------------- input-side position (vector a_vec) ---------------------------------
         a_vec = Signal(vbits)
@@ -193,23 +203,25 @@ class LayerEngine(wiring.Component):
                 m.d.sync += [a_ox.eq(a_ox + 1), ix0.eq(ix0 + d["stride"])]
 
         # ---------------- sample FIFO and beat packer (shared by both FFT directions) -------
-        m.submodules.sfifo = sfifo = fifo.SyncFIFOBuffered(width=2 * W + 1, depth=8)
+        # entries are pairs of consecutive samples (t, t+1) plus the frame's direction
+        m.submodules.sfifo = sfifo = fifo.SyncFIFOBuffered(width=4 * W + 1, depth=8)
         issue_ok = sfifo.w_level <= 4
+        pairs = lanes2p // 2
         beat = Signal(data.ArrayLayout(cw, lanes2p))
         beat_inv = Signal()
-        nfill = Signal(range(lanes2p + 1))
+        nfill = Signal(range(pairs + 1))
         bcount = Signal(range(beats))
         m.d.comb += [
-            fft.i.valid.eq(nfill == lanes2p),
+            fft.i.valid.eq(nfill == pairs),
             fft.i.payload.data.eq(beat),
             fft.i.payload.inverse.eq(beat_inv),
             fft.i.payload.last.eq(bcount == beats - 1),
         ]
-        # a full beat leaves and the next beat's first sample arrives in the same cycle, so the
-        # packer passes one sample per clock; the reader issues whole frames, so a beat's
+        # a full beat leaves and the next beat's first pair arrives in the same cycle, so the
+        # packer passes two samples per clock; the reader issues whole frames, so a beat's
         # direction is that of its samples
         send = fft.i.valid & fft.i.ready
-        take = sfifo.r_rdy & ((nfill != lanes2p) | send)
+        take = sfifo.r_rdy & ((nfill != pairs) | send)
         slot = Mux(send, 0, nfill)
         with m.If(send):
             m.d.sync += [nfill.eq(0), bcount.eq(Mux(bcount == beats - 1, 0, bcount + 1))]
@@ -217,36 +229,40 @@ class LayerEngine(wiring.Component):
             m.d.comb += sfifo.r_en.eq(1)
             m.d.sync += [nfill.eq(Mux(send, 1, nfill + 1)), beat_inv.eq(sfifo.r_data[-1])]
             with m.Switch(slot):
-                for l in range(lanes2p):
+                for l in range(pairs):
                     with m.Case(l):
-                        m.d.sync += beat[l].as_value().eq(sfifo.r_data[:2 * W])
+                        m.d.sync += [beat[2 * l].as_value().eq(sfifo.r_data[:2 * W]),
+                                     beat[2 * l + 1].as_value().eq(sfifo.r_data[2 * W:4 * W])]
 
         # ---------------- reader: whole frames, input (im2col) or output (Hermitian) --------
-        # arbitration per frame, output frames first (they free Y halves for the MAC lanes)
+        # arbitration per frame, input frames first (they feed the MAC lanes); a frame's first
+        # pair is issued in the cycle it is chosen, so frames follow each other without a gap
         a_r = Signal(range(max_frames + 1))     # next input frame of vector a_vec
         c_vec = Signal(vbits)                   # vector whose output frames are read
         c_s = Signal(range(max_frames + 1))     # next output frame of vector c_vec
         rd_busy = Signal()
-        rd_mode = Signal()                      # 1: output (inverse) frame
-        rf = Signal(range(max_frames + 1))      # frame index within its vector
-        rh = Signal()                           # buffer half of the frame's vector
-        rt = Signal(range(k))
-        a_pending = running & (a_vec < nvec) & (z_free.bit_select(a_vec[0], 1) | (a_r != 0))
-        c_pending = running & (c_vec < nvec) & (y_full.bit_select(c_vec[0], 1) | (c_s != 0))
+        rd_mode_r = Signal()                    # 1: output (inverse) frame
+        rf_r = Signal(range(max_frames + 1))    # frame index within its vector
+        rh_r = Signal(range(YS))                # Y slot of an output frame's vector
+        rt_r = Signal(range(k // 2))            # pair index: samples 2*rt and 2*rt + 1
+        a_pending = running & (a_vec < nvec) & (z_free.bit_select(a_vec % ZS, 1) | (a_r != 0))
+        c_pending = running & (c_vec < nvec) & (y_full.bit_select(c_vec % YS, 1) | (c_s != 0))
+        sel_c = ~a_pending & c_pending
+        start = ~rd_busy & (a_pending | c_pending) & issue_ok
+        rd_mode, rf, rh, rt = (Signal(name="rd_mode"), Signal.like(rf_r, name="rf"),
+                               Signal.like(rh_r, name="rh"), Signal.like(rt_r, name="rt"))
+        m.d.comb += [rd_mode.eq(Mux(rd_busy, rd_mode_r, sel_c)),
+                     rf.eq(Mux(rd_busy, rf_r, Mux(sel_c, c_s, a_r))),
+                     rh.eq(Mux(rd_busy, rh_r, c_vec % YS)),
+                     rt.eq(Mux(rd_busy, rt_r, 0))]
         issue = Signal()
+        m.d.comb += issue.eq(((rd_busy & issue_ok) | start) & ~layer_start)
         with m.If(layer_start):
-            m.d.sync += [rd_busy.eq(0), a_r.eq(0), c_vec.eq(0), c_s.eq(0), rt.eq(0)]
-        with m.Elif(~rd_busy):
-            with m.If(c_pending):
-                m.d.sync += [rd_busy.eq(1), rd_mode.eq(1), rf.eq(c_s), rh.eq(c_vec[0]),
-                             rt.eq(0)]
-            with m.Elif(a_pending):
-                m.d.sync += [rd_busy.eq(1), rd_mode.eq(0), rf.eq(a_r), rh.eq(a_vec[0]),
-                             rt.eq(0)]
-        with m.Elif(issue_ok):
-            m.d.comb += issue.eq(1)
-            m.d.sync += rt.eq(rt + 1)
-            with m.If(rt == k - 1):
+            m.d.sync += [rd_busy.eq(0), a_r.eq(0), c_vec.eq(0), c_s.eq(0)]
+        with m.Elif(issue):
+            m.d.sync += [rd_busy.eq(1), rd_mode_r.eq(rd_mode), rf_r.eq(rf), rh_r.eq(rh),
+                         rt_r.eq(rt + 1)]
+            with m.If(rt == k // 2 - 1):
                 m.d.sync += rd_busy.eq(0)
                 with m.If(rd_mode):
                     m.d.sync += c_s.eq(c_s + 1)
@@ -257,79 +273,94 @@ class LayerEngine(wiring.Component):
                     with m.If(a_r == d["frames_in"] - 1):
                         m.d.sync += a_r.eq(0)
                         m.d.comb += a_advance.eq(1)
-        # claims and releases of halves by the reader
-        c_claim = ~rd_busy & c_pending & (c_s == 0)
-        a_claim = ~rd_busy & ~c_pending & a_pending & (a_r == 0)
-        c_release = issue & (rt == k - 1) & rd_mode & (c_s == d["frames_out"] - 1)
-        # stage 0 -> 1 (addresses from the counters; position captured with the sample)
-        e0 = Cat(rt, Const(0, 1), rf)          # 2*r*k + t
-        e1 = Cat(rt, Const(1, 1), rf)          # (2r+1)*k + t
+        # claims and releases of slots by the reader
+        a_claim = start & ~sel_c & (a_r == 0)
+        c_claim = start & sel_c & (c_s == 0)
+        c_release = issue & (rt == k // 2 - 1) & rd_mode & (c_s == d["frames_out"] - 1)
+        # stage 0 -> 1 (addresses from the counters; position captured with the samples).
+        # Element j of the pair: input samples x[e] of blocks 2r (real) and 2r+1 (imaginary) at
+        # t = 2*rt + j, i.e. patch columns e = Cat(j, rt, block parity, r)
+        cols = [Cat(Const(j, 1), rt, Const(par, 1), rf) for j in range(2) for par in range(2)]
         v1, v2, mode1, mode2 = Signal(), Signal(), Signal(), Signal()
-        e0_1, e1_1 = Signal(len(e0), name="e0_1"), Signal(len(e1), name="e1_1")
+        cols_1 = [Signal(len(c), name=f"col{i}_1") for i, c in enumerate(cols)]
         iy0_1, ix0_1, pix_1 = Signal(signed(sw)), Signal(signed(sw)), Signal(signed(sw))
-        m.d.comb += [t_ra.addr.eq(d["tbase"] + e0), t_rb.addr.eq(d["tbase"] + e1)]
+        for tp, c in zip(t_rps, cols):
+            m.d.comb += tp.addr.eq(d["tbase"] + c)
         yg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
         lane_a = Signal(range(P))
         half = P // 2
-        mt = Mux(rt > k // 2, k - rt, rt)
         m.d.comb += [yg.eq(rf // half) if half > 1 else yg.eq(rf),
                      lane_a.eq(Cat(Const(0, 1), rf % half) if half > 1 else 0)]
-        for lane in range(P):
-            m.d.comb += ybanks[lane][1].addr.eq(rh * yd + yg * bins + mt)
-        mirror_1 = Signal()
+        mirror_1 = Signal(2)
+        for j in range(2):
+            t = Cat(Const(j, 1), rt)
+            mt = Mux(t > k // 2, k - t, t)
+            for lane in range(P):
+                m.d.comb += ybanks[lane][1][j].addr.eq(rh * yd + yg * bins + mt)
+            m.d.sync += mirror_1[j].eq(t > k // 2)
         lane_a_1 = Signal.like(lane_a)
         b_ok_1 = Signal()
-        m.d.sync += [v1.eq(issue), mode1.eq(rd_mode), e0_1.eq(e0), e1_1.eq(e1),
+        m.d.sync += [v1.eq(issue), mode1.eq(rd_mode),
+                     *[c1.eq(c) for c1, c in zip(cols_1, cols)],
                      iy0_1.eq(iy0), ix0_1.eq(ix0), pix_1.eq(row_base + ix0),
-                     mirror_1.eq(rt > k // 2), lane_a_1.eq(lane_a),
-                     b_ok_1.eq(Cat(Const(1, 1), rf) < d["pb"])]
+                     lane_a_1.eq(lane_a), b_ok_1.eq(Cat(Const(1, 1), rf) < d["pb"])]
         # stage 1: activation reads (input frames) / Hermitian packing (output frames)
-        rd_addr = [Signal(range(A), name=f"rd_addr{s}") for s in range(2)]
-        ok2 = [Signal(name=f"rd_ok{s}") for s in range(2)]
-        for s, (e_1, tp) in enumerate(((e0_1, t_ra), (e1_1, t_rb))):
+        rd_addr = [Signal(range(A), name=f"rd_addr{s}") for s in range(4)]
+        ok2 = [Signal(name=f"rd_ok{s}") for s in range(4)]
+        for s, (c_1, tp) in enumerate(zip(cols_1, t_rps)):
             ent = data.View(tlayout, tp.data)
             iy = iy0_1 + ent.ky
             ix = ix0_1 + ent.kx
             inb = (iy >= 0) & (iy < d["in_h"]) & (ix >= 0) & (ix < d["in_w"])
             caddr = pix_1 + ent.off
-            in_range = e_1 < d["n"]
-            m.d.comb += rd_addr[s].eq(Mux(d["conv"], caddr, e_1))
-            m.d.sync += ok2[s].eq(in_range & (inb | ~d["conv"]))
-        ya = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1))
-        yb = data.View(cw, select([ybanks[l][1].data for l in range(P)], lane_a_1 + 1))
-        yb_re = Mux(b_ok_1, yb.re, 0)
-        yb_im = Mux(b_ok_1, yb.im, 0)
-        zc = Signal(cw)
-        m.d.sync += [
-            zc.re.eq(Mux(mirror_1, ya.re + yb_im, ya.re - yb_im)),
-            zc.im.eq(Mux(mirror_1, yb_re - ya.im, ya.im + yb_re)),
-            v2.eq(v1), mode2.eq(mode1),
-        ]
-        # activation read ports: ports 0/1 of the source buffer serve the reader
-        post_raddr = Signal(range(A))
+            m.d.comb += rd_addr[s].eq(Mux(d["conv"], caddr, c_1))
+            m.d.sync += ok2[s].eq((c_1 < d["n"]) & (inb | ~d["conv"]))
+        zc = [Signal(cw, name=f"zc{j}") for j in range(2)]
+        for j in range(2):
+            ya = data.View(cw, select([ybanks[l][1][j].data for l in range(P)], lane_a_1))
+            yb = data.View(cw, select([ybanks[l][1][j].data for l in range(P)], lane_a_1 + 1))
+            yb_re = Mux(b_ok_1, yb.re, 0)
+            yb_im = Mux(b_ok_1, yb.im, 0)
+            m.d.sync += [
+                zc[j].re.eq(Mux(mirror_1[j], ya.re + yb_im, ya.re - yb_im)),
+                zc[j].im.eq(Mux(mirror_1[j], yb_re - ya.im, ya.im + yb_re)),
+            ]
+        m.d.sync += [v2.eq(v1), mode2.eq(mode1)]
+        # activation read ports: the source buffer's four serve the reader; the destination's
+        # ports 0 and 1 the pooling read-modify-write; port 3 of the final buffer unloads
+        post_raddr = [Signal(range(A), name=f"post_raddr{i}") for i in range(2)]
         ua = Signal(range(A + 1))
         for b in range(2):
-            _, rp0, rp1 = acts[b]
-            m.d.comb += [rp0.addr.eq(Mux(src == b, rd_addr[0], post_raddr)),
-                         rp1.addr.eq(Mux(self.phase == PHASES["unload"], ua, rd_addr[1]))]
-        src_d0 = Mux(src, acts[1][1].data, acts[0][1].data)
-        src_d1 = Mux(src, acts[1][2].data, acts[0][2].data)
-        # stage 2: push
-        xin = Signal(cw)
-        m.d.comb += [xin.re.eq(Mux(ok2[0], src_d0, 0)), xin.im.eq(Mux(ok2[1], src_d1, 0))]
+            rps = acts[b][1]
+            m.d.comb += [rps[0].addr.eq(Mux(src == b, rd_addr[0], post_raddr[0])),
+                         rps[1].addr.eq(Mux(src == b, rd_addr[1], post_raddr[1])),
+                         rps[2].addr.eq(rd_addr[2]),
+                         rps[3].addr.eq(Mux(self.phase == PHASES["unload"], ua, rd_addr[3]))]
+        src_d = [Mux(src, acts[1][1][i].data, acts[0][1][i].data) for i in range(4)]
+        # stage 2: push (cols order: (j0, block 2r), (j0, 2r+1), (j1, 2r), (j1, 2r+1))
+        xin = [Signal(cw, name=f"xin{j}") for j in range(2)]
+        for j in range(2):
+            m.d.comb += [xin[j].re.eq(Mux(ok2[2 * j], src_d[2 * j], 0)),
+                         xin[j].im.eq(Mux(ok2[2 * j + 1], src_d[2 * j + 1], 0))]
         m.d.comb += [sfifo.w_en.eq(v2),
-                     sfifo.w_data.eq(Cat(Mux(mode2, zc.as_value(), xin.as_value()), mode2))]
+                     sfifo.w_data.eq(Cat(Mux(mode2, Cat(zc[0].as_value(), zc[1].as_value()),
+                                             Cat(xin[0].as_value(), xin[1].as_value())),
+                                         mode2))]
 
         # ---------------- FFT output: spectra into the Z buffer, or to the post-processing --
         fo = fft.o
+        # inverse beats wait here for the post-processing (two values per clock), so that the
+        # FFT engine's output, shared with the forward frames, keeps moving at one beat per clock
+        m.submodules.ififo = ififo = fifo.SyncFIFOBuffered(width=2 * W * lanes2p + 1,
+                                                           depth=INVERSE_FIFO_FRAMES * beats)
         zw_vec = Signal(vbits)                 # vector of the forward frames coming out
         zw_r = Signal(range(max_frames + 1))
         zw_b = Signal(range(beats))
         z_done = Signal()
-        m.d.comb += [z_wp.addr.eq(zw_vec[0] * zd + zw_r * beats + zw_b),
+        m.d.comb += [z_wp.addr.eq((zw_vec % ZS) * zd + zw_r * beats + zw_b),
                      z_wp.data.eq(fo.payload.data)]
         ser = Signal(data.ArrayLayout(cw, lanes2p))
-        ser_u = Signal(range(2 * lanes2p))
+        ser_u = Signal(range(lanes2p))        # lane being emitted (real and imaginary part)
         ser_b = Signal(range(beats))          # beat index of the held beat
         ser_valid = Signal()                  # the serializer holds a beat (4p values)
         ser_last = Signal()                   # the held beat ends its frame
@@ -349,15 +380,21 @@ class LayerEngine(wiring.Component):
                         m.d.sync += [zw_r.eq(0), zw_vec.eq(zw_vec + 1)]
                         m.d.comb += z_done.eq(1)
         with m.If(fo.payload.inverse):
-            m.d.comb += fo.ready.eq(~ser_valid | (ser_u == 2 * lanes2p - 1))
-        # serializer: lane l's real part (block 2s) then its imaginary part (block 2s+1)
+            m.d.comb += fo.ready.eq(ififo.w_rdy)
+        # serializer: lane l's real part (block 2s) and imaginary part (block 2s+1) per clock
         ser_vec_end = Signal()
+        ser_take = ififo.r_rdy & (~ser_valid | (ser_u == lanes2p - 1)) & ~layer_start
+        ib = data.View(data.StructLayout({"data": data.ArrayLayout(cw, lanes2p), "last": 1}),
+                       ififo.r_data)
+        m.d.comb += [ififo.w_en.eq(fo.valid & fo.payload.inverse),
+                     ififo.w_data.eq(Cat(fo.payload.data, fo.payload.last)),
+                     ififo.r_en.eq(ser_take)]
         with m.If(layer_start):
             m.d.sync += [ser_valid.eq(0), post_s.eq(0), post_vec.eq(0), ob.eq(0)]
         with m.Else():
             with m.If(ser_valid):
                 m.d.sync += ser_u.eq(ser_u + 1)
-                with m.If(ser_u == 2 * lanes2p - 1):
+                with m.If(ser_u == lanes2p - 1):
                     m.d.sync += ser_valid.eq(0)
                     with m.If(ser_last):
                         m.d.sync += post_s.eq(post_s + 1)
@@ -365,10 +402,10 @@ class LayerEngine(wiring.Component):
                             m.d.sync += [post_s.eq(0), post_vec.eq(post_vec + 1)]
                             m.d.comb += ser_vec_end.eq(1)
             # the next beat may enter as the last value of this one leaves (assignments win)
-            with m.If(fo.valid & fo.ready & fo.payload.inverse):
-                m.d.sync += [ser.eq(fo.payload.data), ser_u.eq(0), ser_b.eq(ob),
-                             ser_valid.eq(1), ser_last.eq(fo.payload.last),
-                             ob.eq(Mux(fo.payload.last, 0, ob + 1))]
+            with m.If(ser_take):
+                m.d.sync += [ser.eq(ib.data), ser_u.eq(0), ser_b.eq(ob),
+                             ser_valid.eq(1), ser_last.eq(ib.last),
+                             ob.eq(Mux(ib.last, 0, ob + 1))]
         # output-side position of vector post_vec
         p_ox = Signal(range(max_out_w + 1))
         p_oy = Signal(range(max_out_h + 1))
@@ -382,61 +419,67 @@ class LayerEngine(wiring.Component):
         opix = Mux(d["pool"], (p_oy >> 1) * d["pool_w"] + (p_ox >> 1), post_vec)
         pool_first = ~p_oy[0] & ~p_ox[0]
         pool_ok = (p_oy < (d["pool_h"] << 1)) & (p_ox < (d["pool_w"] << 1))
-        ser_lane = ser_u >> 1
-        ser_part = ser_u[0]
-        y_val = Mux(ser_part, select([ser[l].im for l in range(lanes2p)], ser_lane),
-                    select([ser[l].re for l in range(lanes2p)], ser_lane))
-        t_idx = Cat(ser_lane[:l2p], ser_b)     # beat * 2p + lane (lk bits)
-        blk = Cat(ser_part, post_s)           # 2s + part
-        o_idx = Cat(t_idx, blk)               # blk * k + t
-        # post stage 1 (the vector's position travels with the value)
-        p1 = Signal(data.StructLayout({"valid": 1, "y": signed(W), "o": len(o_idx),
-                                       "opix": range(A + 1), "first": 1, "ok": 1}))
-        m.d.sync += [p1.valid.eq(ser_valid & ~layer_start), p1.y.eq(y_val), p1.o.eq(o_idx),
-                     p1.opix.eq(opix), p1.first.eq(pool_first), p1.ok.eq(pool_ok)]
-        p1_in = p1.valid & (p1.o < d["m"])
-        p1_addr = Signal(range(A))
-        m.d.comb += [p1_addr.eq(p1.o * d["out_stride"] + p1.opix),
-                     post_raddr.eq(p1_addr), bias_rp.addr.eq(d["bbase"] + p1.o)]
-        # post stage 2
-        p2 = Signal(data.StructLayout({"valid": 1, "write": 1, "first": 1, "y": signed(W),
-                                       "addr": len(p1_addr)}))
-        m.d.sync += [p2.valid.eq(p1_in), p2.write.eq(p1_in & (p1.ok | ~d["pool"])),
-                     p2.first.eq(p1.first), p2.y.eq(p1.y), p2.addr.eq(p1_addr)]
-        z = p2.y + bias_rp.data
-        z_act = Mux(d["relu"] & z[-1], 0, z)
-        a_out, a_clip = saturate(round_shift_var(z_act, d["out_shift"]), W)
-        old = Mux(src, acts[0][1].data, acts[1][1].data)  # the destination buffer
-        a_new = Mux(d["pool"] & ~p2.first & (old > a_out), old, a_out)
+        t_idx = Cat(ser_u[:l2p], ser_b)       # beat * 2p + lane (lk bits)
+        # post stage 1: value 0 = real part (block 2s), value 1 = imaginary part (block 2s+1);
+        # the vector's position travels with the values
+        p1 = Signal(data.StructLayout({"valid": 1, "opix": range(A + 1), "first": 1, "ok": 1}))
+        p1y = [Signal(signed(W), name=f"p1_y{i}") for i in range(2)]
+        p1o = [Signal(lk + 1 + len(post_s), name=f"p1_o{i}") for i in range(2)]
+        m.d.sync += [p1.valid.eq(ser_valid & ~layer_start), p1.opix.eq(opix),
+                     p1.first.eq(pool_first), p1.ok.eq(pool_ok),
+                     p1y[0].eq(select([ser[l].re for l in range(lanes2p)], ser_u)),
+                     p1y[1].eq(select([ser[l].im for l in range(lanes2p)], ser_u)),
+                     p1o[0].eq(Cat(t_idx, Const(0, 1), post_s)),
+                     p1o[1].eq(Cat(t_idx, Const(1, 1), post_s))]
         load_idx = Signal(range(max(plan.in_size, 1) + 1))
+        p2_valid, p2_clip, wr = [], [], []
+        for i in range(2):
+            p1_in = p1.valid & (p1o[i] < d["m"])
+            p1_addr = Signal(range(A), name=f"p1_addr{i}")
+            m.d.comb += [p1_addr.eq(p1o[i] * d["out_stride"] + p1.opix),
+                         post_raddr[i].eq(p1_addr), bias_rps[i].addr.eq(d["bbase"] + p1o[i])]
+            # post stage 2
+            p2 = Signal(data.StructLayout({"valid": 1, "write": 1, "first": 1, "y": signed(W),
+                                           "addr": len(p1_addr)}), name=f"p2_{i}")
+            m.d.sync += [p2.valid.eq(p1_in), p2.write.eq(p1_in & (p1.ok | ~d["pool"])),
+                         p2.first.eq(p1.first), p2.y.eq(p1y[i]), p2.addr.eq(p1_addr)]
+            z = p2.y + bias_rps[i].data
+            z_act = Mux(d["relu"] & z[-1], 0, z)
+            a_out, a_clip = saturate(round_shift_var(z_act, d["out_shift"]), W)
+            old = Mux(src, acts[0][1][i].data, acts[1][1][i].data)  # the destination buffer
+            a_new = Mux(d["pool"] & ~p2.first & (old > a_out), old, a_out)
+            p2_valid.append(p2.valid)
+            p2_clip.append(p2.valid & a_clip)
+            wr.append((p2, a_new))
         for b in range(2):
-            wp = acts[b][0]
-            with m.If(self.phase == PHASES["load"]):
-                if b == 0:
-                    m.d.comb += [wp.addr.eq(load_idx), wp.data.eq(self.i.payload.data),
-                                 wp.en.eq(self.i.valid)]
-            with m.Else():
-                m.d.comb += [wp.addr.eq(p2.addr), wp.data.eq(a_new),
-                             wp.en.eq(p2.write & (src != b))]
-        post_done = (post_vec == nvec) & ~ser_valid & ~p1.valid & ~p2.valid
+            wps = acts[b][0]
+            for i in range(2):
+                p2, a_new = wr[i]
+                with m.If(self.phase == PHASES["load"]):
+                    if b == 0 and i == 0:
+                        m.d.comb += [wps[0].addr.eq(load_idx), wps[0].data.eq(self.i.payload.data),
+                                     wps[0].en.eq(self.i.valid)]
+                with m.Else():
+                    m.d.comb += [wps[i].addr.eq(p2.addr), wps[i].data.eq(a_new),
+                                 wps[i].en.eq(p2.write & (src != b))]
+        post_done = (post_vec == nvec) & ~ser_valid & ~p1.valid & ~p2_valid[0] & ~p2_valid[1] \
+            & ~ififo.r_rdy
 
         # ---------------- MAC lanes: vector b_vec ---------------------------------------------
         mg = Signal(range(max(lp.groups for lp in plan.layers) + 1))
-        ybits = _bits(yd)
-        m.submodules.mac = mac = MACLanes(plan, tag_width=1 + ybits + len(mg))
+        ybits = _bits(YS * yd - 1)
+        m.submodules.mac = mac = MACLanes(plan, tag_width=ybits + len(mg))
         mm = Signal(range(bins))
         mj = Signal(range(plan.q_max))
         wa = Signal(range(plan.bank_depth + 1))
         b_vec = Signal(vbits)
         b_run = Signal()           # issuing the terms of vector b_vec
-        b_drain = Signal()         # issue done, waiting for the pipeline
-        bh = b_vec[0]
-        pipe = Signal(MACLanes.delay + 1)
-        b_start = running & ~b_run & ~b_drain & (b_vec < nvec) & z_full.bit_select(bh, 1) & \
-            y_free.bit_select(bh, 1)
-        b_finish = b_drain & (pipe == 0)
+        bz, by = b_vec % ZS, b_vec % YS
+        b_start = running & ~b_run & (b_vec < nvec) & z_full.bit_select(bz, 1) & \
+            y_free.bit_select(by, 1)
+        b_end = b_run & (mj == d["q"] - 1) & (mm == bins - 1) & (mg == d["groups"] - 1)
         with m.If(layer_start):
-            m.d.sync += [b_vec.eq(0), b_run.eq(0), b_drain.eq(0)]
+            m.d.sync += [b_vec.eq(0), b_run.eq(0)]
         with m.Elif(b_start):
             m.d.sync += [b_run.eq(1), mg.eq(0), mm.eq(0), mj.eq(0), wa.eq(d["wbase"])]
         with m.Elif(b_run):
@@ -445,23 +488,27 @@ class LayerEngine(wiring.Component):
                 m.d.sync += [mj.eq(0), mm.eq(mm + 1)]
                 with m.If(mm == bins - 1):
                     m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
-                    with m.If(mg == d["groups"] - 1):
-                        m.d.sync += [b_run.eq(0), b_drain.eq(1)]
-        with m.Elif(b_finish):
-            m.d.sync += [b_drain.eq(0), b_vec.eq(b_vec + 1)]
-        m.d.sync += pipe.eq(Cat(b_run, pipe[:-1]))
+            with m.If(b_end):
+                m.d.sync += [b_run.eq(0), b_vec.eq(b_vec + 1)]
+        # a vector's Y slot is full once its last spectrum is written: its end, delayed
+        # through the lanes' pipeline (the next vector's terms follow right behind)
+        y_done = [Signal(1 + len(by), name=f"y_done{i}") for i in range(MACLanes.delay + 2)]
+        m.d.sync += [y_done[0].eq(Cat(b_end, by))] + [
+            y_done[i].eq(y_done[i - 1]) for i in range(1, len(y_done))]
+        b_finish = y_done[-1][0]
+        b_finish_slot = y_done[-1][1:]
         rz = mj >> 1
         mn = (k - mm) & (k - 1)
-        m.d.comb += [z_ra.addr.eq(bh * zd + rz * beats + (mm >> l2p)),
-                     z_rb.addr.eq(bh * zd + rz * beats + (mn >> l2p))]
+        m.d.comb += [z_ra.addr.eq(bz * zd + rz * beats + (mm >> l2p)),
+                     z_rb.addr.eq(bz * zd + rz * beats + (mn >> l2p))]
         for lane in range(P):
             m.d.comb += wbanks[lane][1].addr.eq(wa)
         s1 = Signal(data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
                                        "lm": max(1, l2p), "ln": max(1, l2p),
-                                       "tag": 1 + ybits + len(mg)}))
+                                       "tag": ybits + len(mg)}))
         m.d.sync += [s1.valid.eq(b_run), s1.first.eq(mj == 0), s1.last.eq(mj == d["q"] - 1),
                      s1.odd.eq(mj[0]), s1.lm.eq(mm), s1.ln.eq(mn),
-                     s1.tag.eq(Cat((bh * yd + mg * bins + mm)[:1 + ybits], mg))]
+                     s1.tag.eq(Cat((by * yd + mg * bins + mm)[:ybits], mg))]
         zwa = data.View(data.ArrayLayout(cw, lanes2p), z_ra.data)
         zwb = data.View(data.ArrayLayout(cw, lanes2p), z_rb.data)
         lm = s1.lm[:l2p]
@@ -475,33 +522,39 @@ class LayerEngine(wiring.Component):
         for lane in range(P):
             m.d.comb += mac.w[lane].as_value().eq(wbanks[lane][1].data)
             yp = ybanks[lane][0]
-            m.d.comb += [yp.addr.eq(mac.y_tag[:1 + ybits]), yp.data.eq(mac.y[lane].as_value()),
+            m.d.comb += [yp.addr.eq(mac.y_tag[:ybits]), yp.data.eq(mac.y[lane].as_value()),
                          yp.en.eq(mac.y_valid)]
 
         # ---------------- half ownership updates ---------------------------------------------
-        for h in range(2):
-            with m.If(layer_start):
-                m.d.sync += [z_free[h].eq(1), z_full[h].eq(0), y_free[h].eq(1), y_full[h].eq(0)]
-            with m.Else():
-                with m.If(a_claim & (a_vec[0] == h)):
+        with m.If(layer_start):
+            m.d.sync += [z_free.eq((1 << ZS) - 1), z_full.eq(0), y_free.eq((1 << YS) - 1),
+                         y_full.eq(0)]
+        with m.Else():
+            for h in range(ZS):
+                with m.If(a_claim & (a_vec % ZS == h)):
                     m.d.sync += z_free[h].eq(0)
-                with m.If(z_done & (zw_vec[0] == h)):
+                with m.If(z_done & (zw_vec % ZS == h)):
                     m.d.sync += z_full[h].eq(1)
-                with m.If(b_start & (bh == h)):
-                    m.d.sync += [z_full[h].eq(0), y_free[h].eq(0)]
-                with m.If(b_finish & (bh == h)):
-                    m.d.sync += [z_free[h].eq(1), y_full[h].eq(1)]
-                with m.If(c_claim & (c_vec[0] == h)):
+                with m.If(b_start & (bz == h)):
+                    m.d.sync += z_full[h].eq(0)
+                with m.If(b_end & (bz == h)):      # its last Z words are read in this cycle
+                    m.d.sync += z_free[h].eq(1)
+            for h in range(YS):
+                with m.If(b_start & (by == h)):
+                    m.d.sync += y_free[h].eq(0)
+                with m.If(b_finish & (b_finish_slot == h)):
+                    m.d.sync += y_full[h].eq(1)
+                with m.If(c_claim & (c_vec % YS == h)):
                     m.d.sync += y_full[h].eq(0)
                 with m.If(c_release & (rh == h)):
                     m.d.sync += y_free[h].eq(1)
 
         # ---------------- saturation counter -------------------------------------------------
-        sat_now = Signal(range(P + 2))
-        tag_group = mac.y_tag[1 + ybits:]
+        sat_now = Signal(range(P + 3))
+        tag_group = mac.y_tag[ybits:]
         live = [tag_group * P + lane < d["pb"] for lane in range(P)]
         m.d.comb += sat_now.eq(sum((mac.clipped[l] & live[l] for l in range(P)), Const(0, 1))
-                               + (p2.valid & a_clip))
+                               + p2_clip[0] + p2_clip[1])
         sat_total = self.saturations
         m.d.sync += sat_total.eq(Mux(sat_total + sat_now > (1 << COUNTER_WIDTH) - 1,
                                      (1 << COUNTER_WIDTH) - 1, sat_total + sat_now))
@@ -559,7 +612,7 @@ class LayerEngine(wiring.Component):
             with m.If(ua == plan.out_size - 1):
                 m.d.sync += ua_done.eq(1)
         m.d.sync += [u_v1.eq(u_issue), u_last1.eq(ua == plan.out_size - 1)]
-        dst_d1 = Mux(src, acts[1][2].data, acts[0][2].data)
+        dst_d1 = Mux(src, acts[1][1][3].data, acts[0][1][3].data)
         m.d.comb += [ofifo.w_en.eq(u_v1), ofifo.w_data.eq(Cat(dst_d1, u_last1)),
                      self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data),
                      ofifo.r_en.eq(self.o.ready)]

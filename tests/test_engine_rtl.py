@@ -99,7 +99,7 @@ def test_engine_rtl_reload_and_reset(tmp_path):
         {"op": "infer", "inputs": "x", "expect": "y0"},
         {"op": "reload", "lanes": "lanes", "addrs": "addrs", "data": "words"},
         {"op": "infer", "inputs": "x", "expect": "y1"},
-        {"op": "reset", "inputs": "x", "cycles": 600},
+        {"op": "reset", "inputs": "x", "cycles": 150},
         {"op": "infer", "inputs": "x", "expect": "y1"},
     ]
     arrays = {"x": x.reshape(len(x), -1), "y0": y0, "y1": y1, "lanes": np.array(lanes),
