@@ -50,12 +50,27 @@ demo: install
 		x = n.load("$(DEMO)/fft_in.npy"); assert (g == r).all(), "RTL differs from golden"; \
 		e = r - n.fft.fft(x) / 64; print("FFT RTL == golden bit for bit; SQNR vs numpy.fft %.1f dB" % \
 		(10 * n.log10((abs(n.fft.fft(x) / 64) ** 2).sum() / (abs(e) ** 2).sum())))'
+	$(VENV)/bin/circnn dataset --split train -o $(DEMO)/x_train.npy
+	$(VENV)/bin/circnn quantize -m $(DEMO)/mlp-k8.npz --calib $(DEMO)/x_train.npy -o $(DEMO)/mlp-k8-q.npz
+	$(VENV)/bin/circnn infer --engine fixed -m $(DEMO)/mlp-k8-q.npz -i $(DEMO)/x_test.npy \
+		-o $(DEMO)/y_fixed.npy --labels $(DEMO)/y_test.npy --trace $(DEMO)/trace
+	$(VENV)/bin/circnn generate engine -m $(DEMO)/mlp-k8-q.npz --lanes 4 -o $(DEMO)/engine
+	$(VENV)/bin/circnn infer --engine rtl --lanes 4 -m $(DEMO)/mlp-k8-q.npz -i $(DEMO)/x_test.npy \
+		-o $(DEMO)/y_rtl.npy --labels $(DEMO)/y_test.npy --json $(DEMO)/infer-rtl.json
 	@echo "demo outputs in $(DEMO)/"
 
 bench: install
 	@mkdir -p build/bench
 	$(VENV)/bin/circnn bench matmul --json build/bench/matmul.json
 	$(VENV)/bin/circnn bench accuracy --plot docs/img/accuracy.png --json build/bench/accuracy.json
+	$(VENV)/bin/circnn bench fft-sqnr --json build/bench/fft-sqnr.json
+	$(VENV)/bin/circnn bench engine --batch 32 --json build/bench/engine.json
+	$(VENV)/bin/circnn train --arch cnn --channels 16,32 --k 8 --quiet -o build/bench/cnn8.npz
+	$(VENV)/bin/circnn dataset --split train -o build/bench/x_train.npy
+	$(VENV)/bin/circnn quantize -m build/bench/cnn8.npz --calib build/bench/x_train.npy \
+		-o build/bench/cnn8-q.npz --quiet
+	$(VENV)/bin/circnn bench engine-speed -m build/bench/cnn8-q.npz --lanes 4 \
+		--json build/bench/engine-speed.json
 
 clean:
 	rm -rf build .pytest_cache

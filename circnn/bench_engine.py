@@ -15,7 +15,7 @@ from golden.quantize import quantize
 
 
 def fc_layer_bench(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
-                   batch: int = 1, samples: int = 2, seed: int = 0) -> dict:
+                   batch: int = 1, samples: int = 1, seed: int = 0) -> dict:
     """One FC layer ``m x n`` (random weights, quantized on random data) through the RTL.
 
     ``batch > 1`` applies the layer to ``batch`` input vectors in one run, as a 1x1 convolution
@@ -97,3 +97,24 @@ def digits_speed(model_path: str, build_root: Path, lanes: int = 4, limit: int |
             "simulated_cycles_per_second": float(np.sum(r["cycles"]) / (t2 - t1)),
             "bit_exact": equal, "accuracy": float(np.mean(pred == y_test)),
             "float_agreement": float(np.mean(pred == net.predict(x)))}
+
+
+def fc_layer_steady_state(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
+                          batch: int) -> dict:
+    """Per-vector figures at ``batch`` vectors and at ``2 * batch``; the steady-state interval
+    is the marginal cost ``(T(2B) - T(B)) / B`` (pipeline fill and drain cancel out)."""
+    one = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=1)
+    r1 = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=batch)
+    r2 = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=2 * batch)
+    steady = (r2["rtl_cycles_batch"] - r1["rtl_cycles_batch"]) / batch
+    out = dict(r1)
+    out.update({
+        "single_vector_cycles": one["rtl_cycles"],
+        "single_vector_utilization": one["utilization"],
+        "single_vector_dense_over_bc": one["dense_over_bc_rtl"],
+        "steady_state_cycles": steady,
+        "steady_state_utilization": r1["bound_cycles"] / steady,
+        "steady_state_dense_over_bc": r1["dense_cycles"] / steady,
+        "batch_2x_cycles_per_vector": r2["rtl_cycles"],
+    })
+    return out

@@ -102,19 +102,20 @@ def infer_rtl(qnet: QNetwork, x_int, sim: str, build_root: Path, p: int = 1, d=N
 
 
 def estimate_layer_cycles(plan: EnginePlan, lp) -> int:
-    """Cycles of one layer in the engine's sequential schedule, from the FSM's structure (the
-    benchmarks measure the real figure): per vector, input frames at 2p samples per 2p + 1
-    cycles plus the FFT latency, ``groups * (k/2 + 1) * q`` MAC cycles, output frames read the
-    same way, serialized at 4p values per 4p + 1 cycles."""
+    """Cycles of one layer, from the engine's structure (the benchmarks measure the real figure):
+    the first vector's latency through reader, FFT, MAC lanes, reader, IFFT and post-processing,
+    then one vector per interval of the busiest resource (the reader at two samples per clock,
+    the MAC lanes, the post-processing at two values per clock, the FFT engine's input)."""
     from golden.fft_fixed import engine_latency
     lat = engine_latency(plan.fft)
-    lanes = plan.fft.lanes
-    beats = plan.fft.beats
-    fill = lanes + 1
-    a = lp.frames_in * beats * fill + lat + 6
-    b = lp.groups * plan.bins * lp.q + 8
-    c = lp.frames_out * beats * (2 * lanes + 1) + lat + fill + 8
-    return lp.vectors * (a + b + c + 3) + 2
+    k = plan.k
+    reader = (lp.frames_in + lp.frames_out) * k // 2
+    mac = lp.groups * plan.bins * lp.q + 1
+    post = lp.frames_out * k
+    fft_in = (lp.frames_in + lp.frames_out) * plan.fft.beats
+    interval = max(reader, mac, post, fft_in)
+    first = lp.frames_in * k // 2 + lat + mac + lp.frames_out * k // 2 + lat + post + 20
+    return first + (lp.vectors - 1) * interval
 
 
 def estimate_cycles(plan: EnginePlan) -> int:

@@ -9,26 +9,20 @@ write the results (``.npz``: ``outputs``, ``saturations``, ``cycles``).
 
 import json
 import os
-import random
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, ReadOnly, with_timeout
 from cocotbext.axi.stream import define_stream
 
 from golden.fft_fixed import FFTParams, fft_fixed
 from sim.fft_payload import pack_input, unpack_output
+from sim.testbench_support import pause_generator, reset_dut
 
 FFTBus, FFTTransaction, FFTSource, FFTSink, FFTMonitor = define_stream(
     "FFT", signals=["valid", "ready", "payload"])
-
-
-def pause_generator(probability, seed):
-    rng = random.Random(seed)
-    while True:
-        yield rng.random() < probability
 
 
 class FFTEngineTB:
@@ -45,12 +39,7 @@ class FFTEngineTB:
             self.sink.set_pause_generator(pause_generator(config["stall"], config["seed"] + 1))
 
     async def reset(self):
-        self.dut.i__valid.value = 0  # no X on the handshake before the BFMs take over
-        self.dut.o__ready.value = 0
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
+        await reset_dut(self.dut)
 
     async def drive(self, frames, inverse):
         lanes, beats = self.params.lanes, self.params.beats

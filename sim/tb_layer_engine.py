@@ -18,7 +18,6 @@ accepted to last output), ``layer_cycles`` ``(samples, layers)`` (cycles spent i
 
 import json
 import os
-import random
 
 import cocotb
 import numpy as np
@@ -27,15 +26,11 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi.stream import define_stream
 
+from sim.testbench_support import pause_generator, reset_dut
+
 Bus, Transaction, Source, Sink, Monitor = define_stream("Engine", signals=["valid", "ready", "payload"])
 
 PERIOD = 10
-
-
-def pause_generator(probability, seed):
-    rng = random.Random(seed)
-    while True:
-        yield rng.random() < probability
 
 
 def signed(v, w):
@@ -95,13 +90,7 @@ class LayerEngineTB:
         self.layer_times = []
 
     async def reset(self):
-        self.dut.i__valid.value = 0
-        self.dut.o__ready.value = 0
-        self.dut.w__valid.value = 0
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
+        await reset_dut(self.dut, ("i__valid", "o__ready", "w__valid"))
         if self.lean:
             self.dut.o__ready.value = 1
 

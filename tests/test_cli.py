@@ -10,11 +10,7 @@ import pytest
 from circnn.cli import main
 from golden import model_file
 
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from .cli_run import run
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,7 @@ from golden import model_file, quantized_file
 from golden.engine_fixed import run_fixed
 from sim.simulators import available
 
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from .cli_run import run
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from circnn.cli import main
 from golden.fft_fixed import FFTParams, fft_fixed
 from sim.simulators import available
 
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from .cli_run import run
 
 
 def frames(k, n=3, seed=0, amp=1000):

@@ -21,12 +21,11 @@ def test_mac_lanes_match_golden():
     plan = plan_engine(qnet, lanes=2)
     dut = MACLanes(plan, tag_width=4)
     q, terms, shift = 3, 4, 9          # 4 accumulations of 3 terms each
-    k = 8
     z = rng.integers(-32768, 32768, (terms, q, 2, 2))   # Z[m], Z[n] per term (re, im)
-    z[0, 0] = [[32767, 32767], [32767, -32768]]         # separation saturates once
+    z[0, 0] = [[32767, 32767], [32767, -32768]]         # a separated component saturates
     w = rng.integers(-32767, 32768, (terms, q, 2, 2))   # lanes x (re, im)
     odd = rng.integers(0, 2, (terms, q))
-    got, clipped = [], []
+    got = []
 
     async def bench(ctx):
         for t in range(terms):
