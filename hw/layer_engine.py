@@ -58,12 +58,22 @@ class LayerEngine(wiring.Component):
                  v                               ^
                Z buffer -> separation -> MAC lanes -> Y banks -> Hermitian packing
 
-    Per layer (descriptor table row, ``golden.engine_plan.LayerPlan``) and per vector (fc: one;
-    conv: one per output pixel) the FSM runs three phases: ``fft`` (input frames into the FFT
-    engine, spectra into the Z buffer), ``mac`` (``groups`` passes of ``lanes`` output blocks over
-    ``k/2 + 1`` bins and ``q`` input blocks), ``ifft`` (pairs of output spectra through the
-    engine, then bias, activation, requantization and pooling into the other activation buffer).
+    Per layer (descriptor table row, ``golden.engine_plan.LayerPlan``) the vectors (fc: one;
+    conv: one per output pixel) flow through three processes that run at the same time on
+    consecutive vectors: the input side (input frames into the FFT engine, spectra into a free
+    Z slot), the MAC lanes (``groups`` passes of ``lanes`` output blocks over ``k/2 + 1`` bins and
+    ``q`` input blocks, from a full Z slot into a free Y slot) and the output side (pairs of
+    output spectra through the engine, then bias, activation, requantization and pooling into the
+    other activation buffer).  The reader arbitrates the FFT engine per frame, input frames first.
     After the last layer the result is streamed out; then the engine takes the next input.
+
+    Latency and resources
+    ---------------------
+    Per layer about the first vector's latency plus one vector per interval of the busiest of
+    the reader (2 samples per clock), the MAC lanes (one term per clock), the post-processing
+    (2 values per clock) and the FFT engine's input (``sim.engine_run.estimate_layer_cycles``;
+    measured in docs/benchmarks.md).  ``p*d + lanes`` complex multipliers.  Memories: see
+    ``golden.engine_plan`` (the activation buffers have 2 write and 4 read ports).
 
     Interfaces
     ----------

@@ -11,6 +11,7 @@ outputs with the fixed golden.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -89,9 +90,12 @@ def build_fast(plan: EnginePlan, build_root: Path) -> Path:
               .replace("TIMEOUT", str(50 * estimate_cycles(plan) + 10_000)))
     (build_dir / "main.cpp").write_text(source)
     root = verilator_root()
+    # the C++ optimization level: -O2 for speed; tests, which simulate a few samples, may set
+    # CIRCNN_FAST_DRIVER_OPT=-O0 to compile faster
+    opt = os.environ.get("CIRCNN_FAST_DRIVER_OPT", "-O2")
     cmd = [str(root / "bin" / "verilator"), "--cc", "--exe", "--build", "-O3", "--no-timing",
            "-Wno-fatal", "-Wno-WIDTH", "--prefix", "Vtop", "--top-module", TOPLEVEL, "-j", "2",
-           "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_SLOW=-O1",
+           "-MAKEFLAGS", f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW={opt}",
            "main.cpp", verilog.name, "-o", "engine_fast"]
     with simulator_environment("verilator"):
         r = subprocess.run(cmd, cwd=build_dir, capture_output=True, text=True)
