@@ -19,7 +19,7 @@ from cocotbext.axi.stream import define_stream
 
 from golden.fft_fixed import FFTParams, fft_fixed
 from sim.fft_payload import pack_input, unpack_output
-from sim.testbench_support import pause_generator, reset_dut
+from sim.testbench_support import apply_pauses, reset_dut
 
 FFTBus, FFTTransaction, FFTSource, FFTSink, FFTMonitor = define_stream(
     "FFT", signals=["valid", "ready", "payload"])
@@ -33,10 +33,7 @@ class FFTEngineTB:
         self.params = FFTParams(**config["params"])
         self.source = FFTSource(FFTBus.from_prefix(dut, "i_"), dut.clk, dut.rst)
         self.sink = FFTSink(FFTBus.from_prefix(dut, "o_"), dut.clk, dut.rst)
-        if config["gap"] > 0:
-            self.source.set_pause_generator(pause_generator(config["gap"], config["seed"]))
-        if config["stall"] > 0:
-            self.sink.set_pause_generator(pause_generator(config["stall"], config["seed"] + 1))
+        apply_pauses(self.source, self.sink, config)
 
     async def reset(self):
         await reset_dut(self.dut)

@@ -26,7 +26,7 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi.stream import define_stream
 
-from sim.testbench_support import pause_generator, reset_dut
+from sim.testbench_support import apply_pauses, reset_dut
 
 Bus, Transaction, Source, Sink, Monitor = define_stream("Engine", signals=["valid", "ready", "payload"])
 
@@ -83,10 +83,7 @@ class LayerEngineTB:
         self.source = Source(Bus.from_prefix(dut, "i_"), dut.clk, dut.rst)
         self.sink = Sink(Bus.from_prefix(dut, "o_"), dut.clk, dut.rst)
         self.wsource = Source(Bus.from_prefix(dut, "w_"), dut.clk, dut.rst)
-        if config["gap"] > 0:
-            self.source.set_pause_generator(pause_generator(config["gap"], config["seed"]))
-        if config["stall"] > 0:
-            self.sink.set_pause_generator(pause_generator(config["stall"], config["seed"] + 1))
+        apply_pauses(self.source, self.sink, config)
         self.layer_times = []
 
     async def reset(self):

@@ -12,6 +12,15 @@ def pause_generator(probability, seed):
         yield rng.random() < probability
 
 
+def apply_pauses(source, sink, config):
+    """Random valid gaps on ``source`` and backpressure on ``sink`` from a testbench config
+    (``gap`` and ``stall`` probabilities, ``seed``)."""
+    if config["gap"] > 0:
+        source.set_pause_generator(pause_generator(config["gap"], config["seed"]))
+    if config["stall"] > 0:
+        sink.set_pause_generator(pause_generator(config["stall"], config["seed"] + 1))
+
+
 async def reset_dut(dut, handshakes=("i__valid", "o__ready"), cycles=3):
     """Drive the handshakes low (no X before the stream models take over), then hold the
     synchronous reset for ``cycles`` clocks."""
