@@ -120,3 +120,20 @@ def test_engine_rtl_checker_fails_on_wrong_model(tmp_path, monkeypatch):
         infer_rtl(qnet, _inputs(qnet, rng, 1), "verilator", tmp_path)
     log = next(tmp_path.glob("engine-*/sim.log")).read_text()
     assert "outputs differ" in log
+
+
+def test_engine_rtl_overlaps_vectors(tmp_path):
+    """Consecutive vectors overlap: the marginal cost of a vector (between 8 and 16 per run)
+    is the busiest resource's interval, here the MAC lanes (groups * (k/2 + 1) * q + 1 cycles),
+    within 10 %, far below a vector alone."""
+    need("verilator")
+    from circnn.bench_engine import fc_layer_bench
+
+    args = dict(n=64, m=64, k=8, p=1, d=None, lanes=8, build_root=tmp_path)
+    one = fc_layer_bench(**args, batch=1)
+    r8 = fc_layer_bench(**args, batch=8)
+    r16 = fc_layer_bench(**args, batch=16)
+    marginal = (r16["rtl_cycles_batch"] - r8["rtl_cycles_batch"]) / 8
+    mac = 1 * 5 * 8 + 1
+    assert mac <= marginal <= 1.1 * mac
+    assert one["rtl_cycles"] > 3 * marginal
