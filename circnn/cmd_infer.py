@@ -114,7 +114,6 @@ def _run_rtl(args, qnet, xq, yq, data):
     progress(f"infer: building the layer engine ({len(plan.layers)} layers, k={plan.k}, "
              f"p={plan.fft.p}, d={plan.fft.d}, lanes={plan.lanes}) and simulating "
              f"{len(xq)} samples on {args.sim} (cached in {args.build_dir})", args.quiet)
-    steps = [{"op": "infer", "inputs": "x", "expect": "y"}]
     try:
         if args.sim == "verilator" and not args.waves:
             from sim.engine_fast import run_fast
@@ -123,6 +122,7 @@ def _run_rtl(args, qnet, xq, yq, data):
             r["sample_cycles"] = r["cycles"]
             data["driver"] = "C++ Verilator driver (sim/engine_fast.py)"
         else:
+            steps = [{"op": "infer", "inputs": "x", "expect": "y"}]
             r = run_engine_rtl(plan, steps, {"x": xq.reshape(len(xq), -1), "y": yq}, args.sim,
                                Path(args.build_dir), waves=bool(args.waves), fast=True)
             data["driver"] = "cocotb (sim/tb_layer_engine.py)"

@@ -43,7 +43,7 @@ from .fft_fixed import FFTParams, fft_fixed
 from .fixedpoint import round_shift, saturate, signed_range
 
 __all__ = ["QLayer", "QNetwork", "accumulator_width", "fft_passes", "run_fixed",
-           "layer_fixed", "fft_numerics", "separate", "hermitian_frames"]
+           "layer_fixed", "fft_numerics", "separate", "separate_pair", "hermitian_frames"]
 
 
 @dataclass
@@ -173,18 +173,27 @@ def fft_passes(q: int, p: int) -> tuple[int, int]:
     return -(-q // 2) + -(-p // 2), q + p
 
 
+def separate_pair(a_r, a_i, b_r, b_i, odd, width):
+    """``X[m]`` of the real block in the real (``odd`` false) or imaginary part of a frame, from
+    ``Z[m] = a`` and ``Z[(k - m) mod k] = b``: ``(xr, xi, clipped)`` (step 2 of the module doc)."""
+    odd = np.asarray(odd, dtype=bool)
+    xr = round_shift(np.where(odd, a_i + b_i, a_r + b_r), 1)
+    xi = round_shift(np.where(odd, b_r - a_r, a_i - b_i), 1)
+    xr, s1 = saturate(xr, width)
+    xi, s2 = saturate(xi, width)
+    return xr, xi, s1 | s2
+
+
 def separate(zr, zi, width):
     """Spectra of the two real blocks packed in each frame: ``(xr, xi, saturations)`` with shape
     ``(..., 2, k/2 + 1)`` from ``(..., k)`` (integers, see step 2 of the module doc)."""
     k = zr.shape[-1]
     m = np.arange(k // 2 + 1)
     n = (k - m) % k
-    a_r, a_i, b_r, b_i = zr[..., m], zi[..., m], zr[..., n], zi[..., n]
-    xr = np.stack([round_shift(a_r + b_r, 1), round_shift(a_i + b_i, 1)], axis=-2)
-    xi = np.stack([round_shift(a_i - b_i, 1), round_shift(b_r - a_r, 1)], axis=-2)
-    xr, s1 = saturate(xr, width)
-    xi, s2 = saturate(xi, width)
-    return xr, xi, int((s1 | s2).sum())
+    parts = [zr[..., None, m], zi[..., None, m], zr[..., None, n], zi[..., None, n]]
+    odd = np.array([False, True])[:, None]
+    xr, xi, clipped = separate_pair(*parts, odd, width)
+    return xr, xi, int(clipped.sum())
 
 
 def hermitian_frames(yr, yi):

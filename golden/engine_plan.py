@@ -22,10 +22,11 @@ Memories
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .engine_fixed import QNetwork, accumulator_width
-from .fft_fixed import FFTParams, engine_latency
+from .fft_fixed import FFTParams
+from .fixedpoint import pack_complex
 from .layers import conv_output_size
 
 __all__ = ["EnginePlan", "LayerPlan", "plan_engine"]
@@ -77,7 +78,6 @@ class EnginePlan:
     patch_table: list           # (offset, ky, kx)
     act_depth: int
     q_max: int
-    extra: dict = field(default_factory=dict)
 
     @property
     def bins(self) -> int:
@@ -123,11 +123,6 @@ class EnginePlan:
         """Analytic lower bound: the layer's complex multiplications over the multipliers."""
         w = self.layer_work(lp)
         return (w["butterflies"] + w["cmacs"]) / self.multipliers["total"]
-
-
-def _pack(re: int, im: int, width: int) -> int:
-    mask = (1 << width) - 1
-    return (int(re) & mask) | ((int(im) & mask) << width)
 
 
 def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2,
@@ -177,7 +172,7 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
                 for m in range(bins):
                     for j in range(q):
                         if i < pb:
-                            banks[lane].append(_pack(ql.wq[i, j, m, 0], ql.wq[i, j, m, 1], w))
+                            banks[lane].append(pack_complex(ql.wq[i, j, m, 0], ql.wq[i, j, m, 1], w))
                         else:
                             banks[lane].append(0)
         bbase = len(bias)
@@ -194,8 +189,7 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
     act_depth = max(max(l.in_size, l.out_size) for l in plans)
     return EnginePlan(k=k, width=w, lanes=lanes, fft=fft, layers=plans, weight_banks=banks,
                       bias=bias, patch_table=table or [(0, 0, 0)], act_depth=act_depth,
-                      q_max=max(l.q for l in plans),
-                      extra={"fft_latency": engine_latency(fft)})
+                      q_max=max(l.q for l in plans))
 
 
 def weight_address(plan: EnginePlan, layer: int, i: int, j: int, m: int) -> tuple[int, int]:

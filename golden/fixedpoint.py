@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["signed_range", "round_shift", "saturate", "check_signed", "twiddle_table"]
+__all__ = ["signed_range", "round_shift", "saturate", "check_signed", "twiddle_table",
+           "pack_complex"]
 
 
 def signed_range(width: int) -> tuple[int, int]:
@@ -69,3 +70,10 @@ def twiddle_table(k: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         return np.clip(np.round(v * scale), -lim, lim).astype(np.int64)
 
     return q(np.cos(angle)), q(np.sin(angle))
+
+
+def pack_complex(re: int, im: int, width: int) -> int:
+    """The flat integer of a complex word (``re`` in the low ``width`` bits), as memories and
+    stream payloads hold it."""
+    mask = (1 << width) - 1
+    return (int(re) & mask) | ((int(im) & mask) << width)

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.engine_plan import EnginePlan
 
 from .cmul import ComplexMultiplier
-from .fixed import complex_layout, round_shift, saturate
+from .fixed import complex_layout, round_shift, round_shift_var, saturate
 
-__all__ = ["MACLanes", "select", "round_shift_var"]
-
-
-def select(values, index):
-    """``values[index]`` as a chain of multiplexers (no Array proxy: see docs/toolchain)."""
-    out = values[0]
-    for i, v in enumerate(values[1:], start=1):
-        out = Mux(index == i, v, out)
-    return out
-
-
-def round_shift_var(v, shift):
-    """``v / 2**shift`` rounded half up, ``shift`` a run-time value (``0``: ``v``)."""
-    half = (Const(1, len(shift) + 1) << shift) >> 1
-    return (v + half) >> shift
+__all__ = ["MACLanes"]
 
 
 class MACLanes(wiring.Component):

@@ -11,19 +11,17 @@ from golden.fft_fixed import FFTParams, stage_model
 from .butterfly import Butterfly
 from .fixed import complex_layout
 from .pingpong import PingPongControl
+from .select import select
 from .twiddle_rom import TwiddleROM
 
 __all__ = ["FFTLevel", "level_payload"]
 
 
 def _lookup(index, values, width):
-    """``values[index]`` as a chain of multiplexers (the last value beyond the end)."""
+    """Constant ``values[index]`` (the last value beyond the end)."""
     if isinstance(index, Const):
         return Const(values[min(index.value, len(values) - 1)], width)
-    result = Const(values[-1], width)
-    for i, v in enumerate(values[:-1]):
-        result = Mux(index == i, Const(v, width), result)
-    return result
+    return select([Const(v, width) for v in values], index)
 
 
 def level_payload(params: FFTParams) -> data.StructLayout:

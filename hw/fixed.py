@@ -12,7 +12,9 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Mux, Value, signed
 from amaranth.lib import data
 
-__all__ = ["complex_layout", "round_shift", "saturate", "pack_complex"]
+from golden.fixedpoint import pack_complex
+
+__all__ = ["complex_layout", "round_shift", "round_shift_var", "saturate", "pack_complex"]
 
 
 def complex_layout(width: int) -> data.StructLayout:
@@ -26,6 +28,12 @@ def round_shift(v: Value, shift: int) -> Value:
     if shift == 0:
         return v
     return (v + Const(1 << (shift - 1), shift)) >> shift
+
+
+def round_shift_var(v: Value, shift: Value) -> Value:
+    """``v / 2**shift`` rounded half up, ``shift`` a run-time value (``0``: ``v``)."""
+    half = (Const(1, len(shift) + 1) << shift) >> 1
+    return (Value.cast(v) + half) >> shift
 
 
 def saturate(v: Value, width: int) -> tuple[Value, Value]:
@@ -42,9 +50,3 @@ def saturate(v: Value, width: int) -> tuple[Value, Value]:
     lo = Const(-(1 << (width - 1)), signed(width))
     hi = Const((1 << (width - 1)) - 1, signed(width))
     return Mux(fits, v[:width].as_signed(), Mux(v[-1], lo, hi)), ~fits
-
-
-def pack_complex(re: int, im: int, width: int) -> int:
-    """The flat integer of a complex sample (``re`` in the low bits), for memory init."""
-    mask = (1 << width) - 1
-    return (int(re) & mask) | ((int(im) & mask) << width)

@@ -9,9 +9,10 @@ from amaranth.lib.wiring import In, Out
 
 from golden.engine_plan import EnginePlan
 
-from .engine_mac import MACLanes, round_shift_var, select
+from .engine_mac import MACLanes
 from .fft_engine import FFTEngine
-from .fixed import complex_layout, saturate
+from .fixed import complex_layout, round_shift_var, saturate
+from .select import select
 
 __all__ = ["LayerEngine", "value_payload", "weight_payload", "PHASES"]
 
@@ -161,9 +162,8 @@ class LayerEngine(wiring.Component):
         # ---------------- descriptor table ---------------------------------------------------
         fields = {}
 
-        def dfield(name, maxval, signed_=False):
-            shape = signed(_bits(maxval) + 1) if signed_ else unsigned(_bits(maxval))
-            fields[name] = Signal(shape, name=f"d_{name}")
+        def dfield(name, maxval):
+            fields[name] = Signal(unsigned(_bits(maxval)), name=f"d_{name}")
             return fields[name]
 
         for name in ("conv", "relu", "pool", "n", "m", "q", "pb", "frames_in", "frames_out",

@@ -33,14 +33,7 @@ def plan_digest(plan: EnginePlan) -> str:
 def generate_engine_verilog(plan: EnginePlan, path: Path, engine: LayerEngine | None = None
                             ) -> Path:
     """Verilog of the engine (module ``layer_engine``), rewritten only when it changed."""
-    path = Path(path)
-    tmp = path.with_suffix(".new")
-    write_verilog(engine if engine is not None else LayerEngine(plan), TOPLEVEL, tmp)
-    if path.exists() and path.read_text() == tmp.read_text():
-        tmp.unlink()
-    else:
-        tmp.replace(path)
-    return path
+    return write_verilog(engine if engine is not None else LayerEngine(plan), TOPLEVEL, path)
 
 
 def payload_offsets(plan: EnginePlan) -> dict:

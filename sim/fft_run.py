@@ -29,14 +29,8 @@ def params_dict(params: FFTParams) -> dict:
 def generate_fft_verilog(params: FFTParams, path: Path, engine: FFTEngine | None = None,
                          tech: str = "generic") -> Path:
     """Verilog of the engine (module ``fft_engine``), rewritten only when it changed."""
-    path = Path(path)
-    tmp = path.with_suffix(".new")
-    write_verilog(engine if engine is not None else FFTEngine(params, tech), TOPLEVEL, tmp)
-    if path.exists() and path.read_text() == tmp.read_text():
-        tmp.unlink()
-    else:
-        tmp.replace(path)
-    return path
+    return write_verilog(engine if engine is not None else FFTEngine(params, tech), TOPLEVEL,
+                         path)
 
 
 def run_fft_rtl(params: FFTParams, frames, inverse, sim: str, build_root: Path, gap: float = 0.0,

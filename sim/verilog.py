@@ -21,11 +21,16 @@ def _icarus_time0_trigger(text: str) -> str:
 
 
 def write_verilog(component, name: str, path: Path) -> Path:
-    """Convert ``component`` to Verilog module ``name`` at ``path`` (parents created)."""
+    """Convert ``component`` to Verilog module ``name`` at ``path`` (parents created).
+
+    An existing file with the same text is left alone (content and modification time), so
+    simulator builds that depend on it stay up to date."""
     from amaranth.back import verilog
 
-    text = _icarus_time0_trigger(verilog.convert(component, name=name, emit_src=False))
+    text = "`timescale 1ns/1ps\n" + _icarus_time0_trigger(
+        verilog.convert(component, name=name, emit_src=False))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("`timescale 1ns/1ps\n" + text)
+    if not (path.exists() and path.read_text() == text):
+        path.write_text(text)
     return path

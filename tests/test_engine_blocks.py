@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.engine_fixed import run_fixed, separate
+from golden.engine_fixed import run_fixed, separate, separate_pair
 from golden.engine_plan import plan_engine
 from golden.fixedpoint import round_shift, saturate
 from hw.engine_mac import MACLanes
@@ -57,16 +57,8 @@ def test_mac_lanes_match_golden():
     for t in range(terms):
         acc = np.zeros((2, 2), dtype=np.int64)
         for j in range(q):
-            # golden separation on a 2-point "spectrum" holding Z[m] and Z[n] (m = 0 -> n = 0
-            # would pair with itself, so build the pair explicitly)
-            zr = np.array([[z[t, j, 0, 0], z[t, j, 1, 0]]])
-            zi = np.array([[z[t, j, 0, 1], z[t, j, 1, 1]]])
-            a_r, a_i, b_r, b_i = zr[0, 0], zi[0, 0], zr[0, 1], zi[0, 1]
-            if odd[t, j]:
-                xr, xi = round_shift(a_i + b_i, 1), round_shift(b_r - a_r, 1)
-            else:
-                xr, xi = round_shift(a_r + b_r, 1), round_shift(a_i - b_i, 1)
-            xr, xi = saturate(xr, 16)[0], saturate(xi, 16)[0]
+            (a_r, a_i), (b_r, b_i) = z[t, j]
+            xr, xi, _ = separate_pair(a_r, a_i, b_r, b_i, odd[t, j], 16)
             for lane in range(2):
                 wr, wi = w[t, j, lane]
                 acc[lane] += [xr * wr - xi * wi, xr * wi + xi * wr]

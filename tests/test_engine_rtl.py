@@ -8,6 +8,7 @@ import pytest
 
 from golden.engine_fixed import run_fixed
 from golden.engine_plan import plan_engine, weight_address
+from golden.fixedpoint import pack_complex
 from sim.engine_run import expected_outputs, infer_rtl, run_engine_rtl
 from sim.simulators import SimulatorError, available
 
@@ -83,15 +84,13 @@ def test_engine_rtl_reload_and_reset(tmp_path):
     new[:, :, k // 2, 1] = 0
     lanes, addrs, words = [], [], []
     pb, q = qnet.layers[1].blocks
-    mask = (1 << qnet.width) - 1
     for i in range(pb):
         for j in range(q):
             for m in range(k // 2 + 1):
                 lane, addr = weight_address(plan, 1, i, j, m)
                 lanes.append(lane)
                 addrs.append(addr)
-                words.append((int(new[i, j, m, 0]) & mask)
-                             | ((int(new[i, j, m, 1]) & mask) << qnet.width))
+                words.append(pack_complex(new[i, j, m, 0], new[i, j, m, 1], qnet.width))
     qnet.layers[1].wq = new
     y1 = expected_outputs(qnet, x)
     assert not np.array_equal(y0, y1)
