@@ -28,6 +28,7 @@ __all__ = [
     "bc_backward",
     "to_dense",
     "project",
+    "project_on_data",
     "parameter_count",
 ]
 
@@ -187,6 +188,49 @@ def project(dense: np.ndarray, k: int) -> np.ndarray:
         return blocks[:, :, r[None, :], cols].sum(axis=-1)  # (P, Q, d)
 
     return diagonal_sums(padded) / np.maximum(diagonal_sums(inside), 1.0)
+
+
+def project_on_data(x: np.ndarray, y: np.ndarray, k: int, ridge: float = 0.1,
+                    prior: np.ndarray | None = None) -> np.ndarray:
+    """Block-circulant weights that best reproduce ``y`` from ``x`` (least squares, per bin).
+
+    Minimizes ``||y - bc_matmul(w, x)||^2 + lam * ||w - prior||^2`` over weights ``w`` of shape
+    ``(P, Q, k)``, where ``x`` is ``(N, n)`` and ``y`` is ``(N, m)``.  In the frequency domain the
+    problem decouples: output block ``i`` at bin ``f`` is ``sum_j W_ij(f) X_j(f)``, so each of the
+    ``k//2 + 1`` real-FFT bins is an independent ridge regression with ``Q`` complex unknowns per
+    output block (Parseval makes the sum of the per-bin residuals the time-domain residual, with
+    bins 1..k/2-1 counted twice).  ``lam`` is ``ridge`` times the mean diagonal of that bin's
+    Gram matrix, so ``ridge`` is scale free: 0 is plain least squares, large values return
+    ``prior`` (default zero).  When ``m`` is not a multiple of ``k`` the padding outputs are
+    fitted to zero, so the fit is exact least squares only for ``k | m``.
+
+    This is the data-aware projection used by ``circnn compress`` before fine-tuning: with
+    ``x`` the layer's inputs on training data, ``y`` the dense layer's outputs and ``prior`` the
+    Frobenius projection (:func:`project`) of the dense matrix.
+    """
+    k = check_block_size(k)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"project_on_data expects x (N, n) and y (N, m), got {x.shape} and "
+                         f"{y.shape}")
+    if not ridge >= 0:
+        raise ValueError(f"ridge must be >= 0, not {ridge}")
+    m, n = y.shape[1], x.shape[1]
+    p, q = block_grid(m, n, k)
+    xf = _blocks_freq(x, q, k).transpose(2, 0, 1)  # (F, N, Q)
+    yf = _blocks_freq(y, p, k).transpose(2, 0, 1)  # (F, N, P)
+    gram = np.matmul(np.conj(xf).transpose(0, 2, 1), xf)  # (F, Q, Q)
+    rhs = np.matmul(np.conj(xf).transpose(0, 2, 1), yf)  # (F, Q, P)
+    lam = ridge * np.real(np.trace(gram, axis1=1, axis2=2)) / q + 1e-12  # (F,)
+    if prior is not None:
+        prior = np.asarray(prior, dtype=np.float64)
+        if prior.shape != (p, q, k):
+            raise ValueError(f"prior has shape {prior.shape}, expected {(p, q, k)}")
+        rhs = rhs + lam[:, None, None] * weights_to_freq(prior).transpose(2, 1, 0)
+    eye = np.eye(q)[None]
+    wf = np.linalg.solve(gram + lam[:, None, None] * eye, rhs)  # (F, Q, P)
+    return np.fft.irfft(wf.transpose(2, 1, 0), n=k, axis=-1)
 
 
 def parameter_count(m: int, n: int, k: int) -> int:
