@@ -62,6 +62,16 @@ def nonnegative_float(text: str) -> float:
     return v
 
 
+def finite_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return v
+
+
 def positive_float(text: str) -> float:
     try:
         v = float(text)
