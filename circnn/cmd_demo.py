@@ -56,8 +56,9 @@ def _check(args) -> None:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out}: exists and is not a directory")
-    if not out.parent.resolve().is_dir():
-        raise UsageError(f"--output {out}: directory {out.parent} does not exist")
+    for parent in out.resolve().parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"--output {out}: {parent} is not a directory")
 
 
 def run(args) -> int:

@@ -56,8 +56,8 @@ def test_compress_dense_model(tmp_path, capsys):
     dense = tmp_path / "d.npz"
     assert run(["train", "-o", dense, "--hidden", "32", "--k", "1", "--epochs", "1", "--quiet"],
                capsys)[0] == 0
-    code, out, _ = run(["compress", "-i", dense, "--k", "4", "-o", tmp_path / "c.npz", "--json"],
-                       capsys)
+    code, out, _ = run(["compress", "-i", dense, "--k", "4", "-o", tmp_path / "c.npz", "--json",
+                        "--no-finetune"], capsys)
     assert code == 0
     report = json.loads(out)
     assert report["reduction"] > 3
@@ -69,7 +69,7 @@ def test_compress_npy_matrix(tmp_path, capsys):
     a = np.random.default_rng(0).standard_normal((12, 20))
     np.save(tmp_path / "w.npy", a)
     code, out, _ = run(["compress", "-i", tmp_path / "w.npy", "--k", "4", "-o",
-                        tmp_path / "c.npz"], capsys)
+                        tmp_path / "c.npz", "--no-finetune"], capsys)
     assert code == 0 and "reduction" in out
     net = model_file.load(tmp_path / "c.npz")
     x = np.random.default_rng(1).standard_normal((3, 20))
@@ -81,6 +81,7 @@ def test_compress_npy_matrix(tmp_path, capsys):
     (["train", "-o", "nodir/m.npz", "--epochs", "1", "--hidden", "8", "--quiet"],
      "does not exist"),
     (["compress", "-i", "w.npy", "--k", "4,4", "-o", "c.npz"], "give one, or one per layer"),
+    (["compress", "-i", "w.npy", "--k", "4", "-o", "c.npz"], "fine-tuning needs training data"),
     (["infer", "-m", "{model}", "-i", "bad.npy", "-o", "y.npy"], "does not hold samples"),
     (["infer", "-m", "{model}", "-i", "text.npy", "-o", "y.npy"], "not a NumPy .npy"),
 ])
