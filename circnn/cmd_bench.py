@@ -32,6 +32,15 @@ def add_parser(sub) -> None:
     a.add_argument("--plot", metavar="FILE", help="also draw accuracy versus parameters (.png)")
     options.add_json(a)
     a.set_defaults(run=run_accuracy)
+    c = bsub.add_parser("compress", help="compressing a dense network with fine-tuning versus "
+                                         "block-circulant from scratch, seeds")
+    c.add_argument("--arch", choices=("mlp", "cnn"), default="mlp")
+    c.add_argument("--seeds", type=options.int_list, default=[1, 2, 3], metavar="S,S,S",
+                   help="seeds (default 1,2,3)")
+    c.add_argument("--finetune-epochs", type=options.positive_int, default=None,
+                   help="fine-tuning epochs (default 20)")
+    options.add_json(c)
+    c.set_defaults(run=run_compress)
     e = bsub.add_parser("engine", help="layer engine: RTL cycles, utilization, dense comparison, "
                                        "weight bits (FC layer)")
     e.add_argument("--n", type=options.positive_int, default=1024, help="input features")
@@ -55,6 +64,25 @@ def add_parser(sub) -> None:
     s.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
     options.add_json(s)
     s.set_defaults(run=run_engine_speed)
+
+
+def run_compress(args) -> int:
+    from .bench_compress import STEPS, run_compress_bench
+
+    r = run_compress_bench(args.arch, args.seeds, args.finetune_epochs,
+                           progress=lambda m: progress(m, args.json == "-"))
+    names = {"dense": "dense", "scratch": f"k={r['k']} from scratch ({r['scratch_epochs']} ep.)",
+             "frobenius_projection": "dense -> Frobenius projection",
+             "data_aware_projection": "dense -> data-aware projection",
+             "finetuned": f"dense -> compressed + fine-tuned ({r['finetune_epochs']} ep.)"}
+    rows = [(names[s], f"{100 * r['mean'][s]:.2f} %",
+             " ".join(f"{100 * run[s]:.2f}" for run in r["runs"])) for s in STEPS]
+    text = table(rows, (f"{args.arch} on digits ({r['test_images']} test images)",
+                        "mean", "per seed"))
+    text += (f"\n\nfine-tuned minus from scratch: {r['finetuned_minus_scratch_pp']:+.2f} pp "
+             f"(seeds {r['seeds']})")
+    emit(args, text, r)
+    return 0
 
 
 def run_engine(args) -> int:
