@@ -58,7 +58,7 @@ def payload_fields(layout, prefix=""):
 
 
 def run_fft(args) -> int:
-    from hw.fft_engine import FFTEngine, input_payload, output_payload
+    from hw.fft_engine import FFTEngine, check_engine_args, input_payload, output_payload
     from hw.synth_shell import flat_ports
     from sim.fft_run import TOPLEVEL, generate_fft_verilog
 
@@ -66,11 +66,12 @@ def run_fft(args) -> int:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
     try:
-        engine = FFTEngine(params, args.tech)
+        check_engine_args(params, args.tech)
     except TypeError as e:
         raise UsageError(str(e)) from None
+    out.mkdir(parents=True, exist_ok=True)
+    engine = FFTEngine(params, args.tech)
     verilog = generate_fft_verilog(params, out / f"{TOPLEVEL}.v", engine)
     extra = []
     if args.tech == "ecp5":

@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
 
 
 def run_fft(args) -> int:
-    from hw.fft_engine import FFTEngine
+    from hw.fft_engine import FFTEngine, check_engine_args
     from hw.synth_shell import PortRegisters, SerialShell
 
     params = fft_params(args)
@@ -44,9 +44,10 @@ def run_fft(args) -> int:
     if tech == "ecp5" and not args.target.startswith("ecp5"):
         raise UsageError(f"--tech ecp5 needs an ECP5 target, not {args.target}")
     try:
-        engine = FFTEngine(params, tech)
+        check_engine_args(params, tech)
     except TypeError as e:
         raise UsageError(str(e)) from None
+    engine = FFTEngine(params, tech)
     shell = PortRegisters(engine) if TARGETS[args.target]["shell"] == "registers" \
         else SerialShell(engine)
     progress(f"synth fft {fft_options_summary(params)} for {args.target}", quiet)

@@ -218,7 +218,7 @@ class _Importer:
     def op_Add(self, node) -> None:
         c = self.const(node, 1, "addend")
         if not self.started:
-            self._affine(node, c, 1.0, float(c.reshape(-1)[0]) if c.size == 1 else None)
+            self._shift(node, c, 1.0)
             return
         layer = self._last(node)
         if layer.kind != "fc" or layer.activation != "none" or c.size != layer.out_features:
@@ -226,40 +226,38 @@ class _Importer:
                                   f"{layer.out_features} values right after a MatMul or Gemm")
         layer.bias = layer.bias + c.reshape(-1).astype(np.float64)
 
-    def _affine(self, node, c: np.ndarray, mul: float, add: float | None) -> None:
-        if c.size != 1 or add is None:
+    def _shift(self, node, c: np.ndarray, sign: float) -> None:
+        """Fold a scalar Add (sign 1) or Sub (sign -1) on the graph input into the offset."""
+        if c.size != 1:
             raise OnnxImportError(f"{self.path}: {_where(node)}: only a scalar constant on the "
                                   "graph input (input normalization) is supported")
-        self.scale, self.offset = self.scale * mul, self.offset * mul + add
+        self.offset += sign * float(c.reshape(-1)[0])
 
     def op_Sub(self, node) -> None:
         if self.started:
             raise OnnxImportError(f"{self.path}: {_where(node)}: Sub is only supported on the "
                                   "graph input (input normalization)")
-        c = self.const(node, 1, "subtrahend")
-        self._affine(node, c, 1.0, -float(c.reshape(-1)[0]) if c.size == 1 else None)
+        self._shift(node, self.const(node, 1, "subtrahend"), -1.0)
+
+    def _factor(self, node, what: str) -> float:
+        """The non-zero scalar constant of a Mul or Div on the graph input."""
+        if self.started:
+            raise OnnxImportError(f"{self.path}: {_where(node)}: {node.op_type} is only supported "
+                                  "on the graph input (input normalization)")
+        c = self.const(node, 1, what)
+        v = float(c.reshape(-1)[0]) if c.size == 1 else 0.0
+        if v == 0:
+            raise OnnxImportError(f"{self.path}: {_where(node)}: the {what} must be one non-zero "
+                                  "scalar")
+        return v
 
     def op_Mul(self, node) -> None:
-        if self.started:
-            raise OnnxImportError(f"{self.path}: {_where(node)}: Mul is only supported on the "
-                                  "graph input (input normalization)")
-        c = self.const(node, 1, "factor")
-        v = float(c.reshape(-1)[0]) if c.size == 1 else 0.0
-        if v == 0:
-            raise OnnxImportError(f"{self.path}: {_where(node)}: the factor must be one "
-                                  "non-zero scalar")
-        self._affine(node, c, v, 0.0)
+        v = self._factor(node, "factor")
+        self.scale, self.offset = self.scale * v, self.offset * v
 
     def op_Div(self, node) -> None:
-        if self.started:
-            raise OnnxImportError(f"{self.path}: {_where(node)}: Div is only supported on the "
-                                  "graph input (input normalization)")
-        c = self.const(node, 1, "divisor")
-        v = float(c.reshape(-1)[0]) if c.size == 1 else 0.0
-        if v == 0:
-            raise OnnxImportError(f"{self.path}: {_where(node)}: the divisor must be one "
-                                  "non-zero scalar")
-        self._affine(node, c, 1.0 / v, 0.0)
+        v = self._factor(node, "divisor")
+        self.scale, self.offset = self.scale / v, self.offset / v
 
     # -- shape-only nodes --------------------------------------------------------------------
     def op_Flatten(self, node) -> None:

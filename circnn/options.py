@@ -32,54 +32,39 @@ def power_of_two_list(text: str) -> list[int]:
     return values
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, kind, ok, what: str):
+    """``kind(text)`` if it parses and ``ok(value)`` holds, else an error saying ``what``."""
     try:
-        v = int(text)
+        v = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
     return v
+
+
+def _finite(v: float) -> bool:
+    return v == v and v not in (float("inf"), float("-inf"))
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 1, "a positive integer")
 
 
 def nonnegative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got '{text}'") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {v}")
-    return v
+    return _number(text, int, lambda v: v >= 0, "a whole number >= 0")
 
 
 def nonnegative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'") from None
-    if not v >= 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return v
+    return _number(text, float, lambda v: _finite(v) and v >= 0, "a finite number >= 0")
 
 
 def finite_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if v != v or v in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
-    return v
+    return _number(text, float, _finite, "a finite number")
 
 
 def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return v
+    return _number(text, float, lambda v: v > 0, "a positive number")
 
 
 def add_output(parser: argparse.ArgumentParser, help: str, required: bool = True) -> None:

@@ -40,6 +40,23 @@ def _popcount(v):
     return sum((v[i] for i in range(len(v))), Const(0, 1))
 
 
+def check_engine_args(params, tech: str) -> None:
+    """Raise TypeError unless :class:`FFTEngine` can be built with ``params`` and ``tech``.
+
+    Callers that report user errors check first, so that no half-constructed engine (which
+    Amaranth would later report as an unused elaboratable) is left behind.
+    """
+    if not isinstance(params, FFTParams):
+        raise TypeError(f"params must be an FFTParams, not {params!r}")
+    if tech not in ("generic", "ecp5"):
+        raise TypeError(f"tech must be 'generic' or 'ecp5', not {tech!r}")
+    if tech == "ecp5" and (params.pipeline != 2 or params.internal_width > 18
+                           or params.twiddle_width > 18):
+        raise TypeError("tech 'ecp5' needs pipeline 2 and width + guard and twiddle_width of "
+                        f"at most 18 bits, not pipeline {params.pipeline}, "
+                        f"{params.internal_width} and {params.twiddle_width} bits")
+
+
 class FFTEngine(wiring.Component):
     """Pipelined radix-2 FFT/IFFT with ``p`` butterflies per level and ``d`` levels.
 
@@ -86,15 +103,7 @@ class FFTEngine(wiring.Component):
     """
 
     def __init__(self, params: FFTParams, tech: str = "generic"):
-        if not isinstance(params, FFTParams):
-            raise TypeError(f"params must be an FFTParams, not {params!r}")
-        if tech not in ("generic", "ecp5"):
-            raise TypeError(f"tech must be 'generic' or 'ecp5', not {tech!r}")
-        if tech == "ecp5" and (params.pipeline != 2 or params.internal_width > 18
-                               or params.twiddle_width > 18):
-            raise TypeError("tech 'ecp5' needs pipeline 2 and width + guard and twiddle_width of "
-                            f"at most 18 bits, not pipeline {params.pipeline}, "
-                            f"{params.internal_width} and {params.twiddle_width} bits")
+        check_engine_args(params, tech)
         self._params = params
         self._tech = tech
         super().__init__({
