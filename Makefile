@@ -39,6 +39,7 @@ bench: install
 	$(VENV)/bin/circnn bench accuracy --plot docs/img/accuracy.png --json build/bench/accuracy.json
 	$(VENV)/bin/circnn bench compress --arch mlp --json build/bench/compress-mlp.json
 	$(VENV)/bin/circnn bench compress --arch cnn --json build/bench/compress-cnn.json
+	$(VENV)/bin/circnn bench onnx --json build/bench/onnx.json
 	$(VENV)/bin/circnn bench fft-sqnr --json build/bench/fft-sqnr.json
 	$(VENV)/bin/circnn bench engine --batch 32 --json build/bench/engine.json
 	$(VENV)/bin/circnn train --arch cnn --channels 16,32 --k 8 --quiet -o build/bench/cnn8.npz

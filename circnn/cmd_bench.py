@@ -41,6 +41,10 @@ def add_parser(sub) -> None:
                    help="fine-tuning epochs (default 20)")
     options.add_json(c)
     c.set_defaults(run=run_compress)
+    o = bsub.add_parser("onnx", help="ONNX round trip of trained networks against onnxruntime")
+    o.add_argument("--epochs", type=options.positive_int, default=5, help="training epochs")
+    options.add_json(o)
+    o.set_defaults(run=run_onnx)
     e = bsub.add_parser("engine", help="layer engine: RTL cycles, utilization, dense comparison, "
                                        "weight bits (FC layer)")
     e.add_argument("--n", type=options.positive_int, default=1024, help="input features")
@@ -82,6 +86,18 @@ def run_compress(args) -> int:
     text += (f"\n\nfine-tuned minus from scratch: {r['finetuned_minus_scratch_pp']:+.2f} pp "
              f"(seeds {r['seeds']})")
     emit(args, text, r)
+    return 0
+
+
+def run_onnx(args) -> int:
+    from .bench_onnx import run_onnx_bench
+
+    r = run_onnx_bench(args.epochs)
+    rows = [(e["arch"], e["images"], f"{e['max_rel_diff_circnn_vs_onnxruntime']:.2e}",
+             f"{e['max_rel_diff_reimported_vs_onnxruntime']:.2e}",
+             f"{100 * e['argmax_equal']:.2f} %") for e in r["results"]]
+    emit(args, table(rows, ("network", "images", "circnn vs onnxruntime (max rel.)",
+                            "re-imported vs onnxruntime", "argmax equal")), r)
     return 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from golden.network import Layer, Network
 
 from . import options
-from .compression import DEFAULT_EPOCHS, DEFAULT_RIDGE, compress_network
+from .compression import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_RIDGE, compress_network
 from .digits import load_digits_split
 from .errors import UsageError
 from .files import load_model, load_npy, save_model
@@ -43,8 +43,8 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=options.nonnegative_int, default=DEFAULT_EPOCHS,
                    help=f"fine-tuning epochs (default {DEFAULT_EPOCHS}; 0: data-aware "
                         "projection only)")
-    p.add_argument("--lr", type=options.positive_float, default=2e-3,
-                   help="fine-tuning Adam learning rate (default 0.002)")
+    p.add_argument("--lr", type=options.positive_float, default=DEFAULT_LR,
+                   help=f"fine-tuning Adam learning rate (default {DEFAULT_LR})")
     p.add_argument("--batch", type=options.positive_int, default=32, help="minibatch size")
     p.add_argument("--ridge", type=options.nonnegative_float, default=DEFAULT_RIDGE,
                    help="data-aware projection: regularization towards the Frobenius projection "

@@ -146,3 +146,12 @@ def test_export_runs_in_onnxruntime_and_reimports(tmp_path, capsys, arch):
     np.testing.assert_allclose(again.forward(x), net.forward(x), rtol=1e-5,
                                atol=1e-6 * np.abs(net.forward(x)).max())
     assert export_onnx(net) == (tmp_path / "bc.onnx").read_bytes()
+
+
+def test_bench_onnx_round_trip(capsys):
+    code, out, _ = run(["bench", "onnx", "--epochs", "1", "--json"], capsys)
+    assert code == 0
+    for row in json.loads(out)["results"]:
+        assert row["max_rel_diff_circnn_vs_onnxruntime"] < 1e-6
+        assert row["max_rel_diff_reimported_vs_onnxruntime"] < 1e-6
+        assert row["images"] == 360
