@@ -245,7 +245,10 @@ def _rtl_step(cfg: DemoConfig, cache: StepCache, qpath: Path) -> dict:
                 "inferences_per_second_at_assumed_clock": ASSUMED_CLOCK_MHZ * 1e6 / cycles,
                 "assumed_clock_mhz": ASSUMED_CLOCK_MHZ, "k": plan.k, "p": plan.fft.p,
                 "d": plan.fft.d, "lanes": plan.lanes,
-                "multipliers": dict(plan.multipliers), "seconds": round(time.time() - t0, 1)}
+                "multipliers": dict(plan.multipliers), "memories": plan.memories,
+                "memory_bits": sum(m["count"] * m["depth"] * m.get("bits", 0)
+                                   for m in plan.memories.values()),
+                "seconds": round(time.time() - t0, 1)}
 
     return cache.run("rtl", {"lanes": cfg.lanes}, produce, inputs=(qpath,),
                      outputs=(cfg.out / "y_rtl_int.npy",))

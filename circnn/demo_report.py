@@ -177,6 +177,12 @@ def _sections(r: dict) -> list[str]:
         parts.append(_table_html(("figure", "value"), [
             ("engine", f"k={rtl['k']}, p={rtl['p']}, d={rtl['d']}, {rtl['lanes']} MAC lanes, "
                        f"{rtl['multipliers']['total']} complex multipliers"),
+            ("memories (logical, before mapping to block RAM)",
+             f"{rtl['memory_bits']:,} bits: " + ", ".join(
+                 f"{name.replace('_', ' ')} {m['count']}x{m['depth']}"
+                 + (f"x{m['bits']}" if "bits" in m else "")
+                 for name, m in rtl["memories"].items())),
+            ("LUT, FF, block RAM, Fmax", "need synthesis (skipped, see below)"),
             ("RTL equal to the fixed model", f"{rtl['samples'] - rtl['mismatches']} of "
                                              f"{rtl['samples']} images"),
             ("cycles per inference (RTL simulation)", f"{rtl['cycles_per_inference']:.0f}"),

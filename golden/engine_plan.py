@@ -113,6 +113,19 @@ class EnginePlan:
         return {"fft": self.fft.p * self.fft.d, "mac": self.lanes,
                 "total": self.fft.p * self.fft.d + self.lanes}
 
+    @property
+    def memories(self) -> dict:
+        """The engine's memories: ``count`` x ``depth`` words of ``bits`` (logical sizes, before
+        any mapping to a device's block RAM)."""
+        w = self.width
+        return {"activation_buffers": {"count": 2, "depth": self.act_depth, "bits": w},
+                "weight_banks": {"count": self.lanes, "depth": self.bank_depth, "bits": 2 * w},
+                "z_buffer": {"count": 1, "depth": self.zbuf_depth,
+                             "bits": 2 * w * self.fft.lanes},
+                "y_banks": {"count": self.lanes, "depth": self.ybuf_depth, "bits": 2 * w},
+                "bias": {"count": 1, "depth": len(self.bias), "bits": w},
+                "patch_table": {"count": 1, "depth": len(self.patch_table)}}
+
     def layer_work(self, lp: LayerPlan) -> dict:
         """Complex multiplications of one layer (all vectors): butterflies and CMACs."""
         butterflies = (lp.frames_in + lp.frames_out) * (self.k // 2) * self.fft.stages

@@ -43,6 +43,9 @@ def test_report_figures(demo):
     for e in r["fixed"]["ranges"]:  # every observed value inside its format
         assert e["lsb"] < e["format_max"] and e["max"] <= e["format_max"]
     assert r["synth"]["status"] == "skipped" and "issue 9" in r["synth"]["reason"]
+    banks = rtl["memories"]["weight_banks"]
+    assert banks["count"] == rtl["lanes"] and banks["bits"] == 32
+    assert rtl["memory_bits"] > banks["count"] * banks["depth"] * banks["bits"]
     assert not any(s["cached"] for s in r["steps"])
 
 
