@@ -3,7 +3,8 @@
 Steps (each cached by :class:`circnn.step_cache.StepCache`, so a second run is fast):
 
 1. ``dense``: train a dense network on digits, or import the user's ONNX model;
-2. ``scratch``: train the block-circulant network from scratch, for comparison;
+2. ``scratch``: train a block-circulant network of the same geometry from scratch, for
+   comparison;
 3. ``compress-k*``: compress the dense network at every block size of the sweep (data-aware
    projection, fine-tuning);
 4. ``quantize``: fixed-point formats from the training split;
@@ -28,7 +29,7 @@ from .digits import INPUT_SCALE, load_digits_split
 from .errors import UsageError
 from .files import load_model, save_model, save_npy
 from .step_cache import StepCache, file_digest
-from .training import TrainConfig, accuracy, build_cnn, build_mlp, train
+from .training import TrainConfig, accuracy, build_cnn, build_like, build_mlp, train
 
 __all__ = ["DemoConfig", "run_demo", "ASSUMED_CLOCK_MHZ"]
 
@@ -130,14 +131,14 @@ def _params(cfg: DemoConfig, *names) -> dict:
 def _accuracy_steps(cfg: DemoConfig, cache: StepCache, dense_path: Path) -> dict:
     """Dense accuracy, the from-scratch network and the compression sweep over k."""
     def scratch():
-        net = _build(cfg, cfg.k)
+        net = build_like(load_model(str(dense_path)), cfg.k, cfg.seed)
         x, y, xt, yt = _data(cfg, net.input_shape)
         train(net, x, y, TrainConfig(epochs=cfg.scratch_epochs, seed=cfg.seed))
         return {"accuracy": accuracy(net, xt, yt), "parameters": net.parameter_count,
                 "epochs": cfg.scratch_epochs}
 
-    result = {"scratch": cache.run("scratch", _params(cfg, "k", "scratch_epochs"), scratch),
-              "sweep": []}
+    result = {"scratch": cache.run("scratch", _params(cfg, "k", "scratch_epochs"), scratch,
+                                   inputs=(dense_path,)), "sweep": []}
     for k in cfg.k_sweep:
         path = cfg.out / f"compressed-k{k}.npz"
 

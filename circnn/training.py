@@ -16,7 +16,8 @@ from golden import blockcirculant as bc
 from golden import layers as L
 from golden.network import Layer, Network
 
-__all__ = ["build_mlp", "build_cnn", "loss_and_grads", "train", "TrainConfig", "accuracy"]
+__all__ = ["build_mlp", "build_cnn", "build_like", "loss_and_grads", "train", "TrainConfig",
+           "accuracy"]
 
 
 def _init_layer(rng, kind, k, n_in, n_out, activation, **conv) -> Layer:
@@ -61,6 +62,18 @@ def build_cnn(channels: list[int], k: int | list[int], seed: int, image: tuple[i
         c, h, w = ch, h // 2, w // 2
     layers.append(_init_layer(rng, "fc", ks[-1], c * h * w, n_out, "none"))
     return Network(input_shape=image, layers=layers, input_scale=input_scale)
+
+
+def build_like(net: Network, k: int | list[int], seed: int) -> Network:
+    """A freshly initialized network with the geometry of ``net`` and block size(s) ``k``."""
+    rng = np.random.default_rng(seed)
+    ks = _per_layer(k, len(net.layers))
+    layers = [_init_layer(rng, l.kind, ks[i], l.in_features, l.out_features, l.activation,
+                          pool=l.pool, in_channels=l.in_channels, kernel=l.kernel,
+                          stride=l.stride, padding=l.padding)
+              for i, l in enumerate(net.layers)]
+    return Network(input_shape=tuple(net.input_shape), layers=layers,
+                   input_offset=net.input_offset, input_scale=net.input_scale)
 
 
 def _softmax_xent(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:

@@ -49,3 +49,17 @@ def test_training_is_deterministic_and_learns():
         accs.append(accuracy(net, x_test, y_test))
     assert accs[0] == accs[1]
     assert accs[0] > 0.90  # 10 epochs of the default k=8 MLP (full run: ~97 %); chance 0.10
+
+
+def test_build_like_copies_geometry_with_new_block_sizes():
+    from circnn.training import build_cnn, build_like
+
+    src = build_cnn([4, 8], 1, seed=0, input_scale=0.5)
+    src.input_offset = 1.0
+    new = build_like(src, [2, 4], seed=1)
+    assert new.shapes() == src.shapes()
+    assert [layer.k for layer in new.layers] == [2, 4, 4]
+    assert (new.input_scale, new.input_offset) == (0.5, 1.0)
+    for a, b in zip(src.layers, new.layers):
+        assert (a.kind, a.activation, a.pool, a.stride, a.padding) == \
+            (b.kind, b.activation, b.pool, b.stride, b.padding)
