@@ -39,8 +39,9 @@ DEFAULT_EPOCHS = 20
 DEFAULT_LR = 4e-3
 
 
-def _patches(layer: Layer, a: np.ndarray, cache: dict) -> np.ndarray:
+def _patches(layer: Layer, a: np.ndarray) -> np.ndarray:
     """Rows the layer's matrix multiplies (fc: the flattened inputs; conv: im2col patches)."""
+    cache: dict = {}
     layer.matmul(a, cache)
     return cache["x"].reshape(-1, layer.in_features)
 
@@ -65,9 +66,8 @@ def project_network(src: Network, ks: list[int], x: np.ndarray | None = None,
             if x is None:
                 w = prior
             else:
-                cache: dict = {}
-                target = _patches(layer, a_dense, cache) @ layer.dense_matrix().T
-                w = bc.project_on_data(_patches(layer, a_comp, {}), target, k, ridge, prior)
+                target = _patches(layer, a_dense) @ layer.dense_matrix().T
+                w = bc.project_on_data(_patches(layer, a_comp), target, k, ridge, prior)
             new = Layer(**{**layer.__dict__, "k": k, "weights": w})
         layers.append(new)
         if x is not None:
