@@ -9,6 +9,7 @@ from .fft_options import add_fft_options, describe, fft_options_summary, fft_par
 from .report import emit, progress, table
 from .synth import TARGETS, SynthesisError, synthesize
 from .errors import UsageError
+from .options import int_list
 
 
 def add_parser(sub) -> None:
@@ -20,11 +21,16 @@ def add_parser(sub) -> None:
     add_fft_options(f)
     f.add_argument("--target", choices=tuple(TARGETS), default="ecp5-85k")
     f.add_argument("--freq", type=float, default=150.0, help="target clock in MHz (default 150)")
-    f.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    f.add_argument("--seed", type=int, default=None,
+                   help="nextpnr placement seed (default 1); see --seeds")
+    f.add_argument("--seeds", type=int_list, default=None, metavar="S,S,...",
+                   help="one place-and-route per seed; Fmax is the median, with the spread "
+                        "(e.g. 1,2,3)")
     f.add_argument("--tech", choices=("auto", "generic", "ecp5"), default="auto",
-                   help="complex multipliers: generic '*', or ecp5 MULT18X18D primitives with "
-                        "their registers (needs --pipeline 2); auto picks ecp5 for the ECP5 "
-                        "target when --pipeline 2 and the widths allow it")
+                   help="technology layer: generic '*' and inferred memories, or ecp5 "
+                        "MULT18X18D multipliers and DP16KD block RAMs with their registers "
+                        "(needs --pipeline 2); auto (default) picks ecp5 for the ECP5 target "
+                        "when --pipeline 2 and the widths allow it")
     f.add_argument("--workdir", metavar="DIR", help="keep the tool files here (default: temp)")
     f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
                    help="report as JSON (stdout, or FILE)")
@@ -35,7 +41,11 @@ def run_fft(args) -> int:
     from hw.fft_engine import FFTEngine, check_engine_args
     from hw.synth_shell import PortRegisters, SerialShell
 
-    params = fft_params(args)
+    ecp5 = args.target.startswith("ecp5")
+    params = fft_params(args, default_pipeline=2 if ecp5 and args.tech != "generic" else 0)
+    if args.seed is not None and args.seeds is not None:
+        raise UsageError("give --seed or --seeds, not both")
+    seeds = args.seeds or [1 if args.seed is None else args.seed]
     quiet = args.json == "-"
     tech = args.tech
     if tech == "auto":
@@ -54,7 +64,7 @@ def run_fft(args) -> int:
     with tempfile.TemporaryDirectory(prefix="circnn-synth-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
         try:
-            r = synthesize(shell, shell.ports, args.target, workdir, args.freq, args.seed, quiet)
+            r = synthesize(shell, shell.ports, args.target, workdir, args.freq, seeds, quiet)
         except SynthesisError as e:
             raise UsageError(str(e)) from None
     info = describe(params)
@@ -66,11 +76,15 @@ def run_fft(args) -> int:
     if r["fmax_mhz"]:
         r["throughput_msamples_per_s"] = round(params.throughput * r["fmax_mhz"], 1)
     r["lut_per_sample_per_clock"] = round(r["lut"] / params.throughput, 1) if r["lut"] else None
+    fmax = r["fmax_mhz"]
+    if len(seeds) > 1 and fmax:
+        fmax = f"{fmax} ({r['fmax_min_mhz']}..{r['fmax_max_mhz']})"
     rows = [(args.target, r["lut"], r["ff"] if r["ff"] is not None else "-", r["dsp"], r["bram"],
-             r["fmax_mhz"], f"{params.throughput:g}", r["lut_per_sample_per_clock"])]
-    text = table(rows, ("target", "LUT", "FF", "DSP", "BRAM", "Fmax MHz", "samples/clk",
-                        "LUT per sample/clk"))
-    text += (f"\n\n{fft_options_summary(params)}, multipliers: {tech}, shell: {r['shell']}, "
-             f"nextpnr seed {args.seed}")
+             fmax, f"{params.throughput:g}", r["lut_per_sample_per_clock"])]
+    text = table(rows, ("target", "LUT", "FF", "DSP", "BRAM",
+                        "Fmax MHz" + (" median (min..max)" if len(seeds) > 1 else ""),
+                        "samples/clk", "LUT per sample/clk"))
+    text += (f"\n\n{fft_options_summary(params)}, technology: {tech}, shell: {r['shell']}, "
+             f"nextpnr seed{'s' if len(seeds) > 1 else ''} {','.join(map(str, seeds))}")
     emit(args, text, r)
     return 0

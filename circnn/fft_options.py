@@ -22,8 +22,9 @@ def add_fft_options(p) -> None:
                         "samples (default 1)")
     g.add_argument("--d", type=int, default=None,
                    help="pipelined levels 1..log2 k; fewer levels recirculate (default log2 k)")
-    g.add_argument("--pipeline", type=int, default=0,
-                   help="extra registers in each complex multiplier, 0..2 (default 0)")
+    g.add_argument("--pipeline", type=int, default=None,
+                   help="extra registers in each complex multiplier, 0..2 (default 0; 2 for "
+                        "'synth fft' on ECP5, where the multipliers use the DSPs' registers)")
     g.add_argument("--forward-shifts", type=_bits, default=None, metavar="B,B,...",
                    help="per-stage right shift of forward frames, log2 k values of 0/1 "
                         "(default all 1: gain 1/k)")
@@ -42,10 +43,11 @@ def _bits(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated 0/1 values, got '{text}'")
 
 
-def fft_params(args) -> FFTParams:
+def fft_params(args, default_pipeline: int = 0) -> FFTParams:
+    pipeline = default_pipeline if args.pipeline is None else args.pipeline
     try:
         return FFTParams(k=args.k, width=args.width, twiddle_width=args.twiddle_width,
-                         guard=args.guard, p=args.p, d=args.d, pipeline=args.pipeline,
+                         guard=args.guard, p=args.p, d=args.d, pipeline=pipeline,
                          forward_shifts=args.forward_shifts, inverse_shifts=args.inverse_shifts,
                          natural_order=not args.bit_reversed)
     except ValueError as e:

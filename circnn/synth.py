@@ -49,12 +49,17 @@ def _run(cmd, cwd, log, what):
                              + "\n".join(tail))
 
 
-def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, seed: int = 1,
+def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, seed=1,
                quiet: bool = False) -> dict:
+    """Yosys once, then nextpnr once per seed (``seed``: an int or a list of ints).
+
+    The figures are those of the seed with the median Fmax (``fmax_mhz``); ``fmax_by_seed``,
+    ``fmax_min_mhz`` and ``fmax_max_mhz`` give the spread (one placement is noise)."""
     if target not in TARGETS:
         raise UsageError(f"unknown target '{target}', expected one of {', '.join(TARGETS)}")
     from amaranth.back import verilog
 
+    seeds = [seed] if isinstance(seed, int) else list(seed)
     t = TARGETS[target]
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -69,19 +74,41 @@ def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, se
           f"read_verilog top.v; {t['synth']} -top top -json top.json; "
           f"tee -q -o stat.json stat -json"], workdir, log, "yosys")
     t1 = time.time()
-    progress(f"synth: nextpnr ({time.time() - t0:.0f} s so far)", quiet)
-    _run([tool(t["pnr"]), *t["pnr_args"], "--freq", str(freq), "--seed", str(seed),
-          "--timing-allow-fail",
-          "--json", "top.json", "--report", "report.json"], workdir, log, "nextpnr")
+    runs = []
+    for n, sd in enumerate(seeds):
+        progress(f"synth: nextpnr seed {sd} ({n + 1} of {len(seeds)}, "
+                 f"{time.time() - t0:.0f} s so far)", quiet)
+        name = "report.json" if len(seeds) == 1 else f"report-seed{sd}.json"
+        _run([tool(t["pnr"]), *t["pnr_args"], "--freq", str(freq), "--seed", str(sd),
+              "--timing-allow-fail",
+              "--json", "top.json", "--report", name], workdir, log, f"nextpnr (seed {sd})")
+        runs.append((sd, json.loads((workdir / name).read_text())))
     t2 = time.time()
-    report = json.loads((workdir / "report.json").read_text())
+    results = [_figures(t, target, freq, sd, report) for sd, report in runs]
+    ranked = sorted(results, key=lambda r: (r["fmax_mhz"] or 0.0))
+    r = ranked[(len(ranked) - 1) // 2]
+    stat = json.loads((workdir / "stat.json").read_text())["design"]
+    cells = stat.get("num_cells_by_type", {})
+    fmaxes = [x["fmax_mhz"] for x in results if x["fmax_mhz"]]
+    r.update({
+        "seeds": seeds,
+        "fmax_by_seed": {str(x["seed"]): x["fmax_mhz"] for x in results},
+        "fmax_min_mhz": min(fmaxes) if fmaxes else None,
+        "fmax_max_mhz": max(fmaxes) if fmaxes else None,
+        "yosys_lut4": int(cells.get("LUT4", cells.get("SB_LUT4", 0))),
+        "yosys_ccu2c": int(cells.get("CCU2C", 0)),
+        "seconds": {"yosys": round(t1 - t0, 1), "nextpnr": round(t2 - t1, 1)},
+        "workdir": str(workdir),
+    })
+    return r
+
+
+def _figures(t, target, freq, seed, report) -> dict:
     util = report.get("utilization", {})
 
     def used(cell):
         return int(util.get(cell, {}).get("used", 0)) if cell else None
 
-    stat = json.loads((workdir / "stat.json").read_text())["design"]
-    cells = stat.get("num_cells_by_type", {})
     fmax = report.get("fmax", {})
     clocks = {name: round(v.get("achieved", 0.0), 2) for name, v in fmax.items()}
     fmax_mhz = min(clocks.values()) if clocks else None
@@ -90,9 +117,17 @@ def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, se
         "fmax_mhz": fmax_mhz, "clocks": clocks,
         "lut": used(t["cells"]["lut"]), "ff": used(t["cells"]["ff"]),
         "dsp": used(t["cells"]["dsp"]), "bram": used(t["cells"]["bram"]),
-        "yosys_lut4": int(cells.get("LUT4", cells.get("SB_LUT4", 0))),
-        "yosys_ccu2c": int(cells.get("CCU2C", 0)),
         "utilization": util, "shell": t["shell"],
-        "seconds": {"yosys": round(t1 - t0, 1), "nextpnr": round(t2 - t1, 1)},
-        "workdir": str(workdir),
+        "critical_path": _critical_path(report),
     }
+
+
+def _critical_path(report) -> list:
+    """The slowest clock's critical path: ``[(type, delay ns, from, to)]`` per segment."""
+    paths = report.get("critical_paths", [])
+    if not paths:
+        return []
+    worst = paths[0]
+    return [{"type": seg.get("type"), "delay_ns": round(seg.get("delay", 0.0), 3),
+             "from": seg.get("from", {}).get("cell"), "to": seg.get("to", {}).get("cell")}
+            for seg in worst.get("path", [])]

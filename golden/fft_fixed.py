@@ -266,13 +266,50 @@ def level_latency(params: FFTParams, index: int) -> int:
     return params.beats + 1 + butterfly_latency(params) + int(bypass)
 
 
+#: Read latency of the engine's block memories (address register, output register).
+RAM_DELAY = 2
+
+
+def pipelined_schedule(params: FFTParams) -> dict:
+    """Timing of the fully pipelined engine (``d = log2 k``, ``hw/fft_pipelined.py``).
+
+    Offsets count cycles from the cycle a frame is injected (taken from the input buffer); a
+    signal "at offset ``o``" holds the frame's sample pair ``t`` in cycle ``o + t``.
+
+    * ``stage_in[s]``: butterfly inputs of stage ``s`` (``stage_in[L]``: outputs of the last);
+      the block memory read, then a crossbar register: ``stage_in[0] = RAM_DELAY + 1``;
+    * ``delay[s]``: the delay-commutator in front of stage ``s`` (0 where there is none): ``k /
+      2p / 2**s`` for the ``log2(k/p)`` stages inside each of the ``p`` paths, a butterfly plus a
+      switch register plus ``delay[s]`` cycles each; the last ``log2 p`` stages pair paths
+      without memory;
+    * ``exit``: the rounded output entering the output buffer (one register after the last stage);
+    * ``slots``: frames the output buffer holds, enough for a frame to be injected every
+      ``k/2p`` cycles while earlier ones are still in the pipeline or being read.
+    """
+    beats, b = params.beats, butterfly_latency(params)
+    inner = params.stages - (params.p.bit_length() - 1)
+    stage_in, delay = [RAM_DELAY + 1], [0]
+    for s in range(1, params.stages + 1):
+        dly = beats >> s if s < inner else 0
+        stage_in.append(stage_in[-1] + b + (1 + dly if dly else 0))
+        delay.append(dly)
+    exit_ = stage_in[-1] + 1
+    slots = max(2, -(-(exit_ + 2 * beats + 3) // beats) + 1)
+    return {"stage_in": stage_in, "delay": delay[:params.stages], "inner": inner,
+            "exit": exit_, "slots": slots}
+
+
 def engine_latency(params: FFTParams) -> int:
     """Cycles from a frame's first input beat to its first output beat, alone in the engine.
 
+    Fully pipelined (``d = log2 k``): the frame written into the input buffer (``k/2p``), the
+    pipeline (:func:`pipelined_schedule`), the output buffer (``k/2p + 3``).  Recirculating:
     ``passes`` trips through the ``d`` levels, the reorder buffer (``k/2p + 3``: the frame, the
     memory read, its register and the lane crossbar) when the output is in natural order, and the
     output register that drops the guard bits.
     """
+    if params.passes == 1:
+        return 2 * params.beats + pipelined_schedule(params)["exit"] + 3
     levels = sum(level_latency(params, i) for i in range(params.d))
     reorder = params.beats + 3 if params.natural_order else 0
     return params.passes * levels + reorder + 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -49,9 +49,18 @@ class Butterfly(wiring.Component):
         Extra registers inside the complex multiplier (0 to 2).
     tech : str
         Complex multiplier technology (see :class:`hw.cmul.ComplexMultiplier`).
+    fixed_shift : int or None
+        A shift known when the butterfly is built (the ``shift`` input is then ignored): no
+        shift multiplexers, and with a shift of 1 the sum is rounded by the carry-in of its own
+        adder, ``(x0 + x1 + 1) >> 1``, which cannot overflow (no saturation logic either).  The
+        latency and the numerics are unchanged.
     """
 
-    def __init__(self, width: int, tw_width: int, pipeline: int = 0, tech: str = "generic"):
+    def __init__(self, width: int, tw_width: int, pipeline: int = 0, tech: str = "generic",
+                 fixed_shift: int | None = None):
+        if fixed_shift not in (None, 0, 1):
+            raise TypeError(f"fixed_shift must be None, 0 or 1, not {fixed_shift!r}")
+        self._fixed_shift = fixed_shift
         if not isinstance(width, int) or not 4 <= width <= 32:
             raise TypeError(f"width must be an integer from 4 to 32, not {width!r}")
         if not isinstance(tw_width, int) or not 4 <= tw_width <= 32:
@@ -97,6 +106,13 @@ class Butterfly(wiring.Component):
         bi, sbi = saturate_model(round_shift_model(pi, frac), self._width)
         return ar, ai, br, bi, sar | sai, sbr | sbi | sdr | sdi
 
+    @staticmethod
+    def _scaled(sh, v):
+        """``v``, rounded by one bit when ``sh`` (a constant selects its branch at build time)."""
+        if isinstance(sh, Const):
+            return round_shift(v, 1) if sh.value else v
+        return Mux(sh, round_shift(v, 1), v)
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.cmul = cmul = self._cmul
@@ -104,24 +120,30 @@ class Butterfly(wiring.Component):
         en = self.en
         m.d.comb += cmul.en.eq(en)
 
-        s = Signal(complex_layout(w + 1))
+        fixed = self._fixed_shift
+        # with a fixed shift of 1 the sum is rounded at once: (x0 + x1 + 1) >> 1 uses the
+        # adder's carry-in and always fits `w` bits, so it needs no later rounding or clamping
+        s = Signal(complex_layout(w if fixed == 1 else w + 1))
         dif = Signal(complex_layout(w + 1))
         tw = Signal(complex_layout(self._tw_width))
-        sh = Signal()
+        sh = Const(fixed, 1) if fixed is not None else Signal()
         with m.If(en):
-            m.d.sync += [
-                s.re.eq(self.x0.re + self.x1.re), s.im.eq(self.x0.im + self.x1.im),
-                dif.re.eq(self.x0.re - self.x1.re), dif.im.eq(self.x0.im - self.x1.im),
-                tw.eq(self.tw), sh.eq(self.shift),
-            ]
+            for part in ("re", "im"):
+                total = self.x0[part] + self.x1[part]
+                if fixed == 1:
+                    total = (total + 1) >> 1
+                m.d.sync += [s[part].eq(total), dif[part].eq(self.x0[part] - self.x1[part])]
+            m.d.sync += tw.eq(self.tw)
+            if fixed is None:
+                m.d.sync += sh.eq(self.shift)
 
         # the difference is scaled and rounded in one cycle, saturated in the next (each is a
         # carry chain or a wide compare: together they were the ECP5 critical path)
         rnd = Signal(complex_layout(w + 2))
         tw_r = Signal.like(tw)
         with m.If(en):
-            m.d.sync += [rnd.re.eq(Mux(sh, round_shift(dif.re, 1), dif.re)),
-                         rnd.im.eq(Mux(sh, round_shift(dif.im, 1), dif.im)), tw_r.eq(tw)]
+            m.d.sync += [rnd.re.eq(self._scaled(sh, dif.re)), rnd.im.eq(self._scaled(sh, dif.im)),
+                         tw_r.eq(tw)]
         d = Signal(complex_layout(w))
         d_sat = Signal()
         tw_d = Signal.like(tw)
@@ -133,10 +155,14 @@ class Butterfly(wiring.Component):
         # the sum, the shift and the difference's flag wait for the product
         for i in range(2 + cmul.delay):
             s_d = Signal.like(s, name=f"sum_d{i}")
-            sh_d = Signal(name=f"shift_d{i}")
             with m.If(en):
-                m.d.sync += [s_d.eq(s), sh_d.eq(sh)]
-            s, sh = s_d, sh_d
+                m.d.sync += s_d.eq(s)
+            s = s_d
+            if fixed is None:
+                sh_d = Signal(name=f"shift_d{i}")
+                with m.If(en):
+                    m.d.sync += sh_d.eq(sh)
+                sh = sh_d
         for i in range(cmul.delay):
             ds = Signal(name=f"dsat_d{i}")
             with m.If(en):
@@ -144,10 +170,13 @@ class Butterfly(wiring.Component):
             d_sat = ds
 
         # outputs: rounded in one cycle, saturated in the next
-        rounded = [Mux(sh, round_shift(s.re, 1), s.re), Mux(sh, round_shift(s.im, 1), s.im),
-                   round_shift(cmul.o.re, frac), round_shift(cmul.o.im, frac)]
-        regs = [Signal(signed(len(v) + 1), name=f"rounded_{n}")
-                for v, n in zip(rounded, ("ar", "ai", "br", "bi"))]
+        if fixed == 1:
+            rounded = [s.re, s.im]
+        else:
+            rounded = [self._scaled(sh, s.re), self._scaled(sh, s.im)]
+        rounded += [round_shift(cmul.o.re, frac), round_shift(cmul.o.im, frac)]
+        regs = [Signal(signed(len(v) + (0 if i < 2 and fixed == 1 else 1)), name=f"rounded_{n}")
+                for i, (v, n) in enumerate(zip(rounded, ("ar", "ai", "br", "bi")))]
         d_sat_r = Signal()
         with m.If(en):
             m.d.sync += [r.eq(v) for r, v in zip(regs, rounded)]

@@ -10,6 +10,7 @@ from golden.fft_fixed import FFTParams, engine_frame_interval, engine_latency, f
 
 from .fixed import complex_layout, round_shift, saturate
 from .fft_level import FFTLevel, level_payload
+from .fft_pipelined import PipelinedFFTCore
 from .reorder import BitReverseBuffer
 
 __all__ = ["FFTEngine", "input_payload", "output_payload"]
@@ -106,12 +107,16 @@ class FFTEngine(wiring.Component):
         check_engine_args(params, tech)
         self._params = params
         self._tech = tech
-        super().__init__({
+        super().__init__(self._members(params))
+
+    @staticmethod
+    def _members(params):
+        return {
             "i": In(stream.Signature(input_payload(params))),
             "o": Out(stream.Signature(output_payload(params))),
             "saturations": Out(COUNTER_WIDTH),
             "frame_errors": Out(16),
-        })
+        }
 
     @property
     def params(self) -> FFTParams:
@@ -132,6 +137,13 @@ class FFTEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         prm = self._params
+        if prm.passes == 1:
+            m.submodules.core = core = PipelinedFFTCore(prm, self._tech, self._members(prm))
+            wiring.connect(m, wiring.flipped(self.i), core.i)
+            wiring.connect(m, core.o, wiring.flipped(self.o))
+            m.d.comb += [self.saturations.eq(core.saturations),
+                         self.frame_errors.eq(core.frame_errors)]
+            return m
         lanes, beats, guard = prm.lanes, prm.beats, prm.guard
         iw = prm.internal_width
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Signal, unsigned
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.hdl import Array, Cat, Const, Module, Signal
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.fft_fixed import reorder_model
 
 from .fixed import complex_layout
 from .pingpong import PingPongControl
+from .ram import SimpleDualPortRAM
 
 __all__ = ["BitReverseBuffer", "reorder_payload"]
 
@@ -58,14 +59,26 @@ class BitReverseBuffer(wiring.Component):
         Component width.
     lanes : int
         Samples per beat (power of two, at most ``k``).
+    slots : int
+        Frames the memory holds (default 2: ping-pong).  More slots let a writer that cannot
+        stall (the fully pipelined FFT) run ahead of a stalled reader.
+    reverse : bool
+        Read bit-reversed (default) or in the written order (a frame FIFO).
+    tech : str
+        Memory technology (:class:`hw.ram.SimpleDualPortRAM`): ``"generic"`` (small banks in
+        distributed RAM) or ``"ecp5"`` (DP16KD with the output register).
     """
 
-    def __init__(self, k: int, width: int, lanes: int):
+    def __init__(self, k: int, width: int, lanes: int, slots: int = 2, reverse: bool = True,
+                 tech: str = "generic"):
         if not isinstance(k, int) or k < 2 or k & (k - 1):
             raise TypeError(f"k must be a power of two of at least 2, not {k!r}")
         if not isinstance(lanes, int) or lanes < 1 or lanes & (lanes - 1) or lanes > k:
             raise TypeError(f"lanes must be a power of two from 1 to k = {k}, not {lanes!r}")
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 2:
+            raise TypeError(f"slots must be an integer of at least 2, not {slots!r}")
         self._k, self._width, self._lanes = k, width, lanes
+        self._slots, self._reverse, self._tech = slots, bool(reverse), tech
         layout = reorder_payload(width, lanes)
         super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(layout))})
 
@@ -73,43 +86,42 @@ class BitReverseBuffer(wiring.Component):
     def delay(self) -> int:
         return self._k // self._lanes + 3
 
-    @staticmethod
-    def model(values):
-        return reorder_model(values)
+    def model(self, values):
+        return reorder_model(values) if self._reverse else values
 
     def elaborate(self, platform):
         m = Module()
-        k, w, lanes = self._k, self._width, self._lanes
+        k, w, lanes, slots = self._k, self._width, self._lanes, self._slots
         beats = k // lanes
         B, mb = _log2(lanes), _log2(beats)
         gshift = max(mb - B, 0)
 
         banks = []
         for b in range(lanes):
-            # small banks in distributed RAM: a DP16KD read without its output register
-            # (5.8 ns clock-to-out) was the ECP5 critical path; large ones stay block RAM
-            attrs = {"ram_style": "distributed"} if beats <= DISTRIBUTED_MAX_BEATS else {}
-            mem = memory.Memory(shape=unsigned(2 * w), depth=2 * beats, init=[], attrs=attrs)
-            m.submodules[f"bank{b}"] = mem
-            banks.append((mem.write_port(), mem.read_port(domain="sync")))
+            # generic: small banks in distributed RAM (a DP16KD read without its output register,
+            # 5.8 ns clock-to-out, was the ECP5 critical path); ecp5: DP16KD with that register
+            ram = SimpleDualPortRAM(2 * w, slots * beats, self._tech,
+                                    distributed=beats <= DISTRIBUTED_MAX_BEATS)
+            m.submodules[f"bank{b}"] = ram
+            banks.append(ram)
 
         def addr(word, buf):
             return Cat(word, buf) if mb else Cat(buf)
 
         # ---- write side: lane t of beat wcnt -> bank (t + g(wcnt)) mod lanes ------------------
-        m.submodules.pingpong = pp = PingPongControl(beats)
+        m.submodules.pingpong = pp = PingPongControl(beats, slots)
         en = Signal()
         wbuf, wcnt, write_done = pp.wbuf, pp.wcnt, pp.write_done
         rbuf, rcnt, active = pp.rbuf, pp.rcnt, pp.readable
-        side_inverse = Signal(2)
+        side_inverse = Signal(slots)
         accept = self.i.valid & self.i.ready
         m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept), pp.advance.eq(en)]
         g_w = wcnt[gshift:mb] if mb else Const(0, 1)
         lanes_in = Array([self.i.payload.data[t].as_value() for t in range(lanes)])
         for b in range(lanes):
-            wp = banks[b][0]
             src = (Const(b, B + 1) - g_w)[:B] if B else Const(0, 1)
-            m.d.comb += [wp.addr.eq(addr(wcnt, wbuf)), wp.data.eq(lanes_in[src]), wp.en.eq(accept)]
+            m.d.comb += [banks[b].w_addr.eq(addr(wcnt, wbuf)), banks[b].w_data.eq(lanes_in[src]),
+                         banks[b].w_en.eq(accept)]
         with m.If(write_done):
             m.d.sync += side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse)
 
@@ -119,7 +131,10 @@ class BitReverseBuffer(wiring.Component):
         bank_of, word_of = [], []
         for l in range(lanes):
             u = int(format(l, f"0{B}b")[::-1], 2) if B else 0
-            s_l = Cat(rev_j, Const(u, B)) if mb else Const(u, B)
+            if not self._reverse:
+                s_l = Cat(Const(l, B), rcnt) if mb else Const(l, max(B, 1))
+            else:
+                s_l = Cat(rev_j, Const(u, B)) if mb else Const(u, B)
             t_l = s_l[:B]
             w_l = s_l[B:] if mb else Const(0, 1)
             g_l = w_l[gshift:mb] if mb else Const(0, 1)
@@ -128,26 +143,25 @@ class BitReverseBuffer(wiring.Component):
             bank_of.append(bank)
             word_of.append(w_l)
         for b in range(lanes):
-            rp = banks[b][1]
             a = Signal(max(mb, 1), name=f"word_for_bank{b}")
             for l in range(lanes):
                 with m.If(bank_of[l] == b):
                     m.d.comb += a.eq(word_of[l])
-            m.d.comb += [rp.addr.eq(addr(a[:mb], rbuf) if mb else rbuf), rp.en.eq(en)]
+            m.d.comb += [banks[b].r_addr.eq(addr(a[:mb], rbuf) if mb else rbuf),
+                         banks[b].r_en.eq(en)]
 
-        # memory output -> register -> lane crossbar -> register: block RAM's slow clock-to-out
-        # (about 5.8 ns on ECP5 without its own output register) gets a cycle to itself
+        # memory (a 2-cycle read: address and output registers) -> lane crossbar -> register; on
+        # ECP5 the DP16KD output register hides its 5.8 ns clock-to-out
         v1, v2 = Signal(), Signal()
         inv1, inv2 = Signal(), Signal()
         bank1 = [Signal.like(b, name=f"bank_of_lane{l}_d") for l, b in enumerate(bank_of)]
         bank2 = [Signal.like(b, name=f"bank_of_lane{l}_d2") for l, b in enumerate(bank_of)]
-        rdata = [Signal(2 * w, name=f"rdata{b}") for b in range(lanes)]
+        rdata = [banks[b].r_data for b in range(lanes)]
         with m.If(en):
             m.d.sync += [v1.eq(active), inv1.eq(side_inverse.bit_select(rbuf, 1)),
                          v2.eq(v1), inv2.eq(inv1)]
             m.d.sync += [d.eq(s) for d, s in zip(bank1, bank_of)]
             m.d.sync += [d.eq(s) for d, s in zip(bank2, bank1)]
-            m.d.sync += [r.eq(banks[b][1].data) for b, r in enumerate(rdata)]
             m.d.sync += [self.o.valid.eq(v2), self.o.payload.inverse.eq(inv2)]
         crossbar = Array(rdata)
         with m.If(en):

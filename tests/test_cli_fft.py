@@ -71,6 +71,7 @@ def test_fft_rtl_real_input_and_waves(tmp_path, capsys):
     (["generate", "fft", "--k", "16", "--tech", "ecp5", "-o", "g"], "tech 'ecp5' needs pipeline 2"),
     (["synth", "fft", "--k", "16", "--pipeline", "2", "--tech", "ecp5", "--target", "ice40-up5k"],
      "--tech ecp5 needs an ECP5 target"),
+    (["synth", "fft", "--k", "16", "--seed", "1", "--seeds", "1,2"], "give --seed or --seeds"),
 ])
 def test_fft_user_errors(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)

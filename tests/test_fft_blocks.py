@@ -38,18 +38,22 @@ def test_complex_multiplier(pipeline, en):
         assert got[t] == [want[0][t - d + 1], want[1][t - d + 1]], f"sample {t - d + 1}"
 
 
-@pytest.mark.parametrize("width, tw_width, pipeline", [(18, 16, 0), (12, 12, 1), (10, 14, 2)])
+@pytest.mark.parametrize("width, tw_width, pipeline, fixed", [
+    (18, 16, 0, None), (12, 12, 1, None), (10, 14, 2, None),
+    # a shift fixed at build time: sum rounded by its adder's carry-in, no multiplexers
+    (18, 16, 2, 1), (12, 12, 0, 0),
+])
 @pytest.mark.parametrize("en", EN_PATTERNS)
-def test_butterfly(width, tw_width, pipeline, en):
+def test_butterfly(width, tw_width, pipeline, fixed, en):
     rng = np.random.default_rng(width)
-    dut = Butterfly(width, tw_width, pipeline)
+    dut = Butterfly(width, tw_width, pipeline, fixed_shift=fixed)
     n = 80
     x = [extremes_and_random(rng, width, n) for _ in range(4)]
     lim = (1 << (tw_width - 1)) - 1
     tw = [rng.integers(-lim, lim + 1, n) for _ in range(2)]
     tw[0][:6] = [lim, -lim, lim, 0, -lim, lim]  # worst-case rotations
     tw[1][:6] = [lim, lim, -lim, lim, -lim, 0]
-    shift = rng.integers(0, 2, n)
+    shift = rng.integers(0, 2, n) if fixed is None else np.full(n, fixed)
     inputs = [[(dut.x0.re, x[0][i]), (dut.x0.im, x[1][i]), (dut.x1.re, x[2][i]),
                (dut.x1.im, x[3][i]), (dut.tw.re, tw[0][i]), (dut.tw.im, tw[1][i]),
                (dut.shift, shift[i])] for i in range(n)]

@@ -79,17 +79,25 @@ def test_simulator_failure_is_reported(tmp_path, monkeypatch):
         run_fft_rtl(params, frames, np.zeros(4, int), "verilator", tmp_path)
 
 
-@pytest.mark.parametrize("sim", ["verilator", "icarus"])
-def test_rtl_ecp5_multipliers_bit_exact(sim, tmp_path):
-    """The MULT18X18D technology layer (behavioural model of the primitive) equals the golden
-    model, hence the generic multiplier, bit for bit, under gaps and backpressure."""
+@pytest.mark.parametrize("k, p, d, sim", [
+    (16, 2, 2, "verilator"), (16, 2, 2, "icarus"),
+    # fully pipelined: DP16KD input/output buffers and twiddle table (k = 64), DP16KD delay
+    # rings (k = 256, delays of 64 and 32 samples)
+    (64, 1, 6, "icarus"), (256, 1, 8, "verilator"),
+])
+def test_rtl_ecp5_primitives_bit_exact(k, p, d, sim, tmp_path):
+    """The ECP5 technology layer (MULT18X18D multipliers, DP16KD memories with their output
+    registers; behavioural models of the primitives) equals the golden model, hence the generic
+    build, bit for bit, under gaps and backpressure."""
     need(sim)
-    params = FFTParams(k=16, width=16, p=2, d=2, pipeline=2)
+    params = FFTParams(k=k, width=16, p=p, d=d, pipeline=2)
     rng = np.random.default_rng(11)
     frames = stimulus(params, rng, 6)
     inverse = rng.integers(0, 2, 6)
     inverse[3] = 0
     r = run_fft_rtl(params, frames, inverse, sim, tmp_path, gap=0.3, stall=0.3, tech="ecp5")
+    if k >= 64:  # the block RAMs are really the primitive's model
+        assert any("DP16KD " in f.read_text() for f in tmp_path.rglob("fft_engine.v"))
     for f in range(6):
         np.testing.assert_array_equal(r["outputs"][f],
                                       fft_fixed(frames[f:f + 1], params, bool(inverse[f]))[0][0])

@@ -39,3 +39,30 @@ def test_pingpong_sequence():
 def test_pingpong_validation():
     with pytest.raises(TypeError, match="beats must be a positive integer, not 0"):
         PingPongControl(0)
+
+
+def test_three_slots_fill_and_drain_in_turn():
+    dut = PingPongControl(2, slots=3)
+    log = []
+
+    async def bench(ctx):
+        for cycle in range(14):
+            writable = ctx.get(dut.writable)
+            ctx.set(dut.write, writable)
+            ctx.set(dut.advance, int(cycle >= 8))
+            log.append((writable, ctx.get(dut.wbuf), ctx.get(dut.rbuf), ctx.get(dut.issue)))
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert [w for w, *_ in log[:8]] == [1] * 6 + [0, 0]      # three frames of two beats, full
+    assert [b for _, b, _, _ in log[:7]] == [0, 0, 1, 1, 2, 2, 0]  # slots in turn, wrapping
+    assert [i for *_, i in log[8:14]] == [1] * 6              # reads slot 0, 1, ... back to back
+    assert [r for _, _, r, _ in log[8:14:2]] == [0, 1, 2]
+
+
+def test_slots_validation():
+    with pytest.raises(TypeError, match="slots must be an integer of at least 2, not 1"):
+        PingPongControl(4, slots=1)
