@@ -263,8 +263,10 @@ class PipelinedFFTCore(wiring.Component):
         taps = self._build_taps(m, needed, inject, inverse)
         injecting, _ = taps[0]
         m.d.comb += read_done.eq(injecting & (self._phase == beats - 1) if beats > 1 else inject)
+        # registered: a flag set now was loaded from one set a cycle ago, so an all-clear of the
+        # previous cycle still proves the pipeline empty (and keeps this OR off the phase's path)
         busy = Signal()
-        m.d.comb += busy.eq(sum((v for v, _ in taps.values()), Const(0, 1)) != 0)
+        m.d.sync += busy.eq(sum((v for v, _ in taps.values()), Const(0, 1)) != 0)
         if beats > 1:
             with m.If(~at_zero | inject | busy):
                 m.d.sync += self._phase.eq(Mux(self._phase == beats - 1, 0, self._phase + 1))
