@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.fft_fixed import FFTParams, engine_frame_interval, engine_latency, fft_fixed
 
+from .counters import add_saturating, count_frame_error
 from .fixed import complex_layout, round_shift, saturate
 from .fft_level import FFTLevel, level_payload
 from .fft_pipelined import PipelinedFFTCore
@@ -161,10 +162,10 @@ class FFTEngine(wiring.Component):
             m.d.comb += [inp.payload.data[l].re.eq(self.i.payload.data[l].re << guard),
                          inp.payload.data[l].im.eq(self.i.payload.data[l].im << guard)]
         icnt = Signal(range(beats))
+        count_frame_error(m, self.frame_errors, self.i.valid & self.i.ready,
+                          self.i.payload.last, icnt, beats)
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += icnt.eq(Mux(icnt == beats - 1, 0, icnt + 1))
-            with m.If((self.i.payload.last != (icnt == beats - 1)) & (self.frame_errors != 0xFFFF)):
-                m.d.sync += self.frame_errors.eq(self.frame_errors + 1)
 
         last = levels[-1]
         exit_ = stream.Signature(level_payload(prm)).create(path=("exit",))
@@ -216,9 +217,7 @@ class FFTEngine(wiring.Component):
             m.d.sync += out_inc.eq(_popcount(out_sat))
         total = Signal(range(lanes * (prm.d + 1) + 1))
         m.d.sync += total.eq(sum(incs) + out_inc)
-        limit = (1 << COUNTER_WIDTH) - 1
-        nxt = self.saturations + total
-        m.d.sync += self.saturations.eq(Mux(nxt > limit, limit, nxt))
+        add_saturating(m, self.saturations, total)
         return m
 
     def _recirculate(self, m, inp, levels, exit_):

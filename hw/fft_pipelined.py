@@ -10,6 +10,7 @@ from golden.fft_fixed import butterfly_latency, pipelined_schedule
 from golden.fixedpoint import twiddle_table
 
 from .butterfly import Butterfly
+from .counters import add_saturating, count_frame_error
 from .fixed import complex_layout, pack_complex, round_shift, saturate
 from .ram import SimpleDualPortRAM
 from .reorder import BitReverseBuffer
@@ -149,10 +150,9 @@ class PipelinedFFTCore(wiring.Component):
         done = accept & (wcnt == beats - 1)
         read_done = Signal()
         m.d.comb += self.i.ready.eq(~full.bit_select(wslot, 1))
+        count_frame_error(m, self.frame_errors, accept, self.i.payload.last, wcnt, beats)
         with m.If(accept):
             m.d.sync += wcnt.eq(Mux(done, 0, wcnt + 1))
-            with m.If((self.i.payload.last != (wcnt == beats - 1)) & (self.frame_errors != 0xFFFF)):
-                m.d.sync += self.frame_errors.eq(self.frame_errors + 1)
         with m.If(done):
             m.d.sync += [wslot.eq(~wslot), slot_inv.bit_select(wslot, 1).eq(self.i.payload.inverse)]
         for b in range(2):
@@ -320,6 +320,4 @@ class PipelinedFFTCore(wiring.Component):
                 m.d.sync += r.eq(sum(group))
                 nxt.append(r)
             level, depth = nxt, depth + 1
-        limit = (1 << len(self.saturations)) - 1
-        nxt = self.saturations + level[0]
-        m.d.sync += self.saturations.eq(Mux(nxt > limit, limit, nxt))
+        add_saturating(m, self.saturations, level[0])
