@@ -20,7 +20,7 @@ __all__ = ["PipelinedFFTCore", "RAM_DELAY_MIN"]
 #: Delay lines at least this long are block-RAM rings; shorter ones are flip-flops.
 RAM_DELAY_MIN = 32
 #: Twiddle tables of at least this many bits use the device's block RAM.
-ROM_BRAM_MIN_BITS = 2048
+ROM_BRAM_MIN_BITS = 512
 
 
 class PipelinedFFTCore(wiring.Component):
@@ -81,12 +81,23 @@ class PipelinedFFTCore(wiring.Component):
         return out
 
     def _local_phase(self, m, offset, name):
-        """``(phase - offset) mod k/2p``: the sample number at ``offset`` in this cycle."""
+        """``(phase - offset) mod k/2p``: the sample number at ``offset`` in this cycle.
+
+        A register loaded with ``phase - (offset - 1)``: while the phase runs this is the same
+        value, and the phase only stops (at 0) when no frame is in flight, the one cycle it
+        differs (the injection cycle) being before any frame reaches ``offset >= 1``.  One
+        register per residue of ``offset``, shared; no subtractor on the paths it feeds.
+        """
         beats = self._params.beats
-        ph = Signal(range(beats), name=name)
-        if beats > 1:
-            m.d.comb += ph.eq((self._phase - (offset % beats))[:len(ph)])
-        return ph
+        assert offset >= 1, offset
+        key = (offset - 1) % beats
+        if beats == 1:
+            return Signal(range(1), name=name)
+        if key not in self._phase_regs:
+            ph = Signal(range(beats), name=f"phase_minus_{(offset % beats)}")
+            m.d.sync += ph.eq((self._phase - key)[:len(ph)])
+            self._phase_regs[key] = ph
+        return self._phase_regs[key]
 
     def _build_taps(self, m, needed, inject, inverse):
         """Flag registers: the one at offset ``o`` holds ``(valid, inverse)`` of the frame whose
@@ -250,6 +261,7 @@ class PipelinedFFTCore(wiring.Component):
         prm, sched = self._params, self._sched
         beats, p, lanes, b = prm.beats, prm.p, prm.lanes, butterfly_latency(prm)
         self._phase = Signal(range(beats))
+        self._phase_regs = {}
         outstanding = Signal(range(sched["slots"] + 1))
         ready, inverse, read_done, x = self._input_buffer(m)
         inject = Signal()
@@ -266,7 +278,7 @@ class PipelinedFFTCore(wiring.Component):
         # registered: a flag set now was loaded from one set a cycle ago, so an all-clear of the
         # previous cycle still proves the pipeline empty (and keeps this OR off the phase's path)
         busy = Signal()
-        m.d.sync += busy.eq(sum((v for v, _ in taps.values()), Const(0, 1)) != 0)
+        m.d.sync += busy.eq(Cat(v for v, _ in taps.values()).any())
         if beats > 1:
             with m.If(~at_zero | inject | busy):
                 m.d.sync += self._phase.eq(Mux(self._phase == beats - 1, 0, self._phase + 1))

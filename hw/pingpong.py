@@ -75,19 +75,26 @@ class PingPongControl(wiring.Component):
         def following(v):
             return v + 1 if slots & (slots - 1) == 0 else Mux(v == slots - 1, 0, v + 1)
 
+        # "the counter is at its last beat" kept in a register beside each counter (a comparator
+        # on the full-flag update path was on the ECP5 critical path)
+        w_last, r_last = (Signal(init=int(last == 0), name=f"{n}_at_last") for n in "wr")
         m.d.comb += [
             self.writable.eq(~full.bit_select(self.wbuf, 1)),
-            self.write_done.eq(self.write & (self.wcnt == last)),
+            self.write_done.eq(self.write & w_last),
             self.readable.eq(full.bit_select(self.rbuf, 1)),
             self.issue.eq(self.readable & self.advance),
-            self.read_done.eq(self.issue & (self.rcnt == last)),
+            self.read_done.eq(self.issue & r_last),
         ]
         with m.If(self.write):
             m.d.sync += self.wcnt.eq(self.wcnt + 1)
+            if last:
+                m.d.sync += w_last.eq(self.wcnt == last - 1)
             with m.If(self.write_done):
                 m.d.sync += [self.wcnt.eq(0), self.wbuf.eq(following(self.wbuf))]
         with m.If(self.issue):
             m.d.sync += self.rcnt.eq(self.rcnt + 1)
+            if last:
+                m.d.sync += r_last.eq(self.rcnt == last - 1)
             with m.If(self.read_done):
                 m.d.sync += [self.rcnt.eq(0), self.rbuf.eq(following(self.rbuf))]
         for b in range(slots):
