@@ -284,7 +284,8 @@ def pipelined_schedule(params: FFTParams) -> dict:
       without memory;
     * ``exit``: the rounded output entering the output buffer (one register after the last stage);
     * ``slots``: frames the output buffer holds, enough for a frame to be injected every
-      ``k/2p`` cycles while earlier ones are still in the pipeline or being read.
+      ``k/2p`` cycles while earlier ones are still in the pipeline or being read (a slot's
+      credit returns one cycle after its frame's last output beat).
     """
     beats, b = params.beats, butterfly_latency(params)
     inner = params.stages - (params.p.bit_length() - 1)
@@ -294,7 +295,7 @@ def pipelined_schedule(params: FFTParams) -> dict:
         stage_in.append(stage_in[-1] + b + (1 + dly if dly else 0))
         delay.append(dly)
     exit_ = stage_in[-1] + 1
-    slots = max(2, -(-(exit_ + 2 * beats + 3) // beats) + 1)
+    slots = max(2, -(-(exit_ + 2 * beats + 4) // beats) + 1)
     return {"stage_in": stage_in, "delay": delay[:params.stages], "inner": inner,
             "exit": exit_, "slots": slots}
 

@@ -304,7 +304,10 @@ class PipelinedFFTCore(wiring.Component):
                      self.o.payload.data.eq(ob.o.payload.data),
                      self.o.payload.inverse.eq(ob.o.payload.inverse),
                      self.o.payload.first.eq(ocnt == 0), self.o.payload.last.eq(ocnt == beats - 1)]
-        retire = self.o.valid & self.o.ready & (ocnt == beats - 1)
+        # the credit comes back a cycle after the frame's last beat left (a register: the
+        # output handshake fans out widely and was the ECP5 critical path); ``slots`` counts it
+        retire = Signal()
+        m.d.sync += retire.eq(self.o.valid & self.o.ready & (ocnt == beats - 1))
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += ocnt.eq(Mux(ocnt == beats - 1, 0, ocnt + 1))
         with m.If(inject & ~retire):
