@@ -30,6 +30,9 @@ def add_fft_options(p) -> None:
                         "(default all 1: gain 1/k)")
     g.add_argument("--inverse-shifts", type=_bits, default=None, metavar="B,B,...",
                    help="per-stage right shift of inverse frames (default all 1: numpy ifft)")
+    g.add_argument("--samples-per-clock", type=int, default=None, metavar="N",
+                   help="complex samples per beat: 2p (default), or 1 for the single-path "
+                        "radix-2² engine (needs --p 1 and d = log2 k)")
     g.add_argument("--bit-reversed", action="store_true",
                    help="output in bit-reversed order (no reorder buffer)")
 
@@ -49,7 +52,8 @@ def fft_params(args, default_pipeline: int = 0) -> FFTParams:
         return FFTParams(k=args.k, width=args.width, twiddle_width=args.twiddle_width,
                          guard=args.guard, p=args.p, d=args.d, pipeline=pipeline,
                          forward_shifts=args.forward_shifts, inverse_shifts=args.inverse_shifts,
-                         natural_order=not args.bit_reversed)
+                         natural_order=not args.bit_reversed,
+                         samples_per_clock=args.samples_per_clock)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -76,7 +80,8 @@ def describe(params: FFTParams) -> dict:
 
 def fft_options_summary(params: FFTParams) -> str:
     return (f"k={params.k} width={params.width} p={params.p} d={params.d} "
-            f"pipeline={params.pipeline}")
+            f"pipeline={params.pipeline} samples/clock={params.lanes}"
+            + (" (radix 2²)" if params.radix22 else ""))
 
 
 __all__ = ["add_fft_options", "fft_params", "describe"]

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fft_radix22 import has_twiddle, multiplier_count, radix22_stage
 from .fixedpoint import round_shift, saturate, signed_range, twiddle_table
 
 __all__ = ["FFTParams", "fft_fixed", "stage_model", "reorder_model", "bitrev_indices"]
@@ -73,6 +74,10 @@ class FFTParams:
         Per-stage right shift (0 or 1) of each direction (default: 1 in every stage).
     natural_order : bool
         Output in natural order (default) or in bit-reversed order (no reorder buffer).
+    samples_per_clock : int or None
+        Complex samples per stream beat: ``2p`` (default, ``None``), or 1 for the radix-2²
+        single-path engine (``p = 1``, ``d = log2 k``), whose numerics are those of
+        :mod:`golden.fft_radix22`.
     """
 
     k: int
@@ -85,6 +90,7 @@ class FFTParams:
     forward_shifts: tuple | None = None
     inverse_shifts: tuple | None = None
     natural_order: bool = True
+    samples_per_clock: int | None = None
 
     def __post_init__(self):
         k = self.k
@@ -113,6 +119,16 @@ class FFTParams:
             if len(value) != stages or any(v not in (0, 1) for v in value):
                 raise ValueError(f"{name} must be {stages} values, each 0 or 1, not {value!r}")
             object.__setattr__(self, name, tuple(int(v) for v in value))
+        spc = self.samples_per_clock
+        if spc is not None:
+            if spc not in (1, 2 * self.p) or isinstance(spc, bool):
+                raise ValueError(f"samples_per_clock must be 1 or 2p = {2 * self.p}, not {spc!r}")
+            if spc == 1 and (self.p != 1 or d != stages):
+                raise ValueError("samples_per_clock 1 is the fully pipelined single-path engine: "
+                                 f"it needs p = 1 and d = log2(k) = {stages}, not p = {self.p} "
+                                 f"and d = {d}")
+            if spc != 1:
+                object.__setattr__(self, "samples_per_clock", None)
 
     # derived quantities -------------------------------------------------------------------
     @property
@@ -126,9 +142,14 @@ class FFTParams:
         return -(-self.stages // self.d)
 
     @property
+    def radix22(self) -> bool:
+        """The single-path engine (one sample per clock) with radix-2² numerics."""
+        return self.samples_per_clock == 1
+
+    @property
     def lanes(self) -> int:
-        """Complex samples per stream beat, ``2p``."""
-        return 2 * self.p
+        """Complex samples per stream beat: ``2p``, or 1 for the single-path engine."""
+        return 1 if self.radix22 else 2 * self.p
 
     @property
     def beats(self) -> int:
@@ -153,8 +174,9 @@ class FFTParams:
 
     @property
     def multipliers(self) -> int:
-        """Complex multipliers instantiated: ``p * d`` (each is 4 real multiplies)."""
-        return self.p * self.d
+        """Complex multipliers instantiated (each is 4 real multiplies): ``p * d``, or
+        ``ceil(log2 k / 2) - 1`` for the radix-2² single-path engine."""
+        return multiplier_count(self.k) if self.radix22 else self.p * self.d
 
 
 def bitrev_indices(k: int) -> np.ndarray:
@@ -236,8 +258,9 @@ def fft_fixed(frames, params: FFTParams, inverse: bool = False, trace: list | No
     re, im = _split(frames, params.width)
     re, im = re << params.guard, im << params.guard
     saturations = 0
+    stage_fn = radix22_stage if params.radix22 else stage_model
     for stage in range(params.stages):
-        re, im, sat = stage_model(re, im, params, stage, inverse)
+        re, im, sat = stage_fn(re, im, params, stage, inverse)
         saturations += int(sat.sum())
         if trace is not None:
             trace.append((re.copy(), im.copy()))
@@ -300,6 +323,35 @@ def pipelined_schedule(params: FFTParams) -> dict:
             "exit": exit_, "slots": slots}
 
 
+def sdf_schedule(params: FFTParams) -> dict:
+    """Timing of the single-path radix-2² engine (``samples_per_clock = 1``, ``hw/fft_sdf.py``),
+    offsets as in :func:`pipelined_schedule` (sample ``t`` of a frame at offset ``o`` in cycle
+    ``o + t``).
+
+    * ``stage_in[s]``: input of stage ``s`` (``stage_in[0] = RAM_DELAY + 1``, the input buffer's
+      read and a register); a stage with ``h = k / 2**(s+1)`` delays its upper inputs by ``h``,
+      registers the sums and differences, delays the differences by ``h`` and registers the
+      chosen output: ``stage_out[s] = stage_in[s] + h + 2``;
+    * after an odd stage that is not the last, the twiddle product: the complex multiplier
+      (``2 + pipeline``) and a saturation register;
+    * ``exit`` and ``slots`` as for the delay-commutator pipeline.
+    """
+    beats, k = params.beats, params.k
+    stage_in, stage_out = [RAM_DELAY + 1], []
+    for s in range(params.stages):
+        out = stage_in[-1] + (k >> (s + 1)) + 2
+        stage_out.append(out)
+        stage_in.append(out + (3 + params.pipeline if has_twiddle(k, s) else 0))
+    exit_ = stage_in[-1] + 1
+    slots = max(2, -(-(exit_ + 2 * beats + 4) // beats) + 1)
+    return {"stage_in": stage_in, "stage_out": stage_out, "exit": exit_, "slots": slots}
+
+
+def core_schedule(params: FFTParams) -> dict:
+    """The schedule of the fully pipelined structure ``params`` selects."""
+    return sdf_schedule(params) if params.radix22 else pipelined_schedule(params)
+
+
 def engine_latency(params: FFTParams) -> int:
     """Cycles from a frame's first input beat to its first output beat, alone in the engine.
 
@@ -310,7 +362,7 @@ def engine_latency(params: FFTParams) -> int:
     output register that drops the guard bits.
     """
     if params.passes == 1:
-        return 2 * params.beats + pipelined_schedule(params)["exit"] + 3
+        return 2 * params.beats + core_schedule(params)["exit"] + 3
     levels = sum(level_latency(params, i) for i in range(params.d))
     reorder = params.beats + 3 if params.natural_order else 0
     return params.passes * levels + reorder + 1

@@ -1,22 +1,32 @@
-"""Status counters shared by the FFT engine's two structures."""
+"""Status counters shared by the FFT engine's structures and the layer engine.
+
+Both counters *stop* instead of wrapping: an update that would carry out of the counter is not
+made.  The carry out of the adder is the condition and the register's clock enable does the
+holding, so a counter costs its adder and nothing else (a clamp to the largest value would be
+one more LUT per bit).  A counter incremented by at most one per cycle therefore stops exactly
+at its largest value; one incremented by up to ``n`` stops within ``n - 1`` of it.
+"""
 
 from __future__ import annotations
 
-from amaranth.hdl import Mux
+from amaranth.hdl import Signal
 
 __all__ = ["add_saturating", "count_frame_error"]
 
 
 def add_saturating(m, counter, inc) -> None:
-    """``counter += inc`` each cycle, stopping at the counter's largest value."""
-    limit = (1 << len(counter)) - 1
-    nxt = counter + inc
-    m.d.sync += counter.eq(Mux(nxt > limit, limit, nxt))
+    """``counter += inc`` each cycle, unless the sum would not fit ``counter``."""
+    total = Signal(len(counter) + 1, name=f"{counter.name}_next")
+    m.d.comb += total.eq(counter + inc)
+    with m.If(~total[-1]):
+        m.d.sync += counter.eq(total[:len(counter)])
 
 
 def count_frame_error(m, counter, accept, last, beat, beats) -> None:
     """Count an accepted beat whose ``last`` flag disagrees with its position ``beat`` in a frame
-    of ``beats`` beats (saturating)."""
-    limit = (1 << len(counter)) - 1
-    with m.If(accept & (last != (beat == beats - 1)) & (counter != limit)):
-        m.d.sync += counter.eq(counter + 1)
+    of ``beats`` beats (stopping at the counter's largest value), a cycle after the beat (the
+    comparison is registered, off the adder's carry chain)."""
+    error = Signal(name=f"{counter.name}_flag")
+    m.d.sync += error.eq(accept & (last != (beat == beats - 1)))
+    add_saturating(m, counter, error)
+

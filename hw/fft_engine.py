@@ -12,6 +12,7 @@ from .counters import add_saturating, count_frame_error
 from .fixed import complex_layout, round_shift, saturate
 from .fft_level import FFTLevel, level_payload
 from .fft_pipelined import PipelinedFFTCore
+from .fft_sdf import SDFFFTCore
 from .reorder import BitReverseBuffer
 
 __all__ = ["FFTEngine", "input_payload", "output_payload"]
@@ -139,7 +140,8 @@ class FFTEngine(wiring.Component):
         m = Module()
         prm = self._params
         if prm.passes == 1:
-            m.submodules.core = core = PipelinedFFTCore(prm, self._tech, self._members(prm))
+            structure = SDFFFTCore if prm.radix22 else PipelinedFFTCore
+            m.submodules.core = core = structure(prm, self._tech, self._members(prm))
             wiring.connect(m, wiring.flipped(self.i), core.i)
             wiring.connect(m, core.o, wiring.flipped(self.o))
             m.d.comb += [self.saturations.eq(core.saturations),

@@ -3,6 +3,8 @@
 * :func:`complex_layout` is the complex sample: ``re`` then ``im`` (``re`` in the least
   significant bits once flattened), each a signed integer.
 * :func:`round_shift` rounds half up: add ``2**(shift-1)``, then shift right arithmetically.
+* :func:`halve_add_sub` is ``golden.fft_radix22``'s rounded half sum or difference on one adder
+  (its rounding rides on the carry), :func:`add_sub` the exact one.
 * :func:`saturate` clamps to ``width`` signed bits by checking that the bits above the sign all
   equal it (cheaper than a comparator) and flags what it clipped.
 """
@@ -14,7 +16,8 @@ from amaranth.lib import data
 
 from golden.fixedpoint import pack_complex
 
-__all__ = ["complex_layout", "round_shift", "round_shift_var", "saturate", "pack_complex"]
+__all__ = ["complex_layout", "round_shift", "round_shift_var", "saturate", "pack_complex",
+           "halve_add_sub", "add_sub"]
 
 
 def complex_layout(width: int) -> data.StructLayout:
@@ -50,3 +53,43 @@ def saturate(v: Value, width: int) -> tuple[Value, Value]:
     lo = Const(-(1 << (width - 1)), signed(width))
     hi = Const((1 << (width - 1)) - 1, signed(width))
     return Mux(fits, v[:width].as_signed(), Mux(v[-1], lo, hi)), ~fits
+
+
+def _operand(v: Value, sub) -> Value:
+    """``v``, or ``~v`` where ``sub`` (a 1-bit value, or a Python bool fixed at build time)."""
+    v = Value.cast(v)
+    if isinstance(sub, (bool, int)):
+        return ~v if sub else v
+    return (v.as_unsigned() ^ Value.cast(sub).replicate(len(v))).as_signed()
+
+
+def _carry_in(sub):
+    return Const(int(sub), 1) if isinstance(sub, (bool, int)) else Value.cast(sub)
+
+
+def halve_add_sub(u: Value, v: Value, sub) -> Value:
+    """``(u + v + 1) >> 1`` (``sub`` low) or ``(u - v) >> 1`` (``sub`` high) on one adder,
+    with the width of ``u`` and ``v`` (which are equal): the result always fits.
+
+    The sum gives both operands a low bit of 1, whose sum is the carry that rounds (``2u + 1 +
+    2v + 1 = 2 (u + v + 1)``); the difference rounded half down is the exact difference without
+    its low bit.  A run-time ``sub`` inverts ``v`` (``u + ~v + 1 = u - v``), a LUT per bit."""
+    u, v = Value.cast(u), Value.cast(v)
+    n = len(u)
+    if isinstance(sub, (bool, int)):
+        if sub:  # a native subtraction: the device's carry chain inverts v for free
+            return (u - v)[1:1 + n].as_signed()
+        return (Cat(Const(1, 1), u).as_signed() + Cat(Const(1, 1), v).as_signed())[2:2 + n] \
+            .as_signed()
+    total = Cat(Const(1, 1), u).as_signed() + Cat(Const(1, 1), _operand(v, sub)).as_signed()
+    return total[2:2 + n].as_signed()
+
+
+def add_sub(u: Value, v: Value, sub) -> Value:
+    """``u + v`` or ``u - v`` exactly (one bit wider than ``u``), on one adder."""
+    u, v = Value.cast(u), Value.cast(v)
+    if isinstance(sub, (bool, int)):
+        return (u - v) if sub else (u + v)
+    c = Value.cast(sub)
+    total = Cat(c, u).as_signed() + Cat(c, _operand(v, sub)).as_signed()
+    return total[1:2 + len(u)].as_signed()

@@ -43,9 +43,9 @@ class PingPongControl(wiring.Component):
         The reader may issue a beat this cycle (its pipeline is not stalled).
     writable, wbuf, wcnt, write_done : Out
         The writer's half may be written; its index; beat number; last beat written now.
-    readable, rbuf, rcnt, issue, read_done : Out
+    readable, rbuf, rcnt, issue, read_done, read_last : Out
         A frame waits in the reader's half; its index; beat number; a beat is read now; the
-        frame's last beat is read now.
+        frame's last beat is read now; ``rcnt`` is the frame's last beat.
     """
 
     def __init__(self, beats: int, slots: int = 2):
@@ -59,7 +59,7 @@ class PingPongControl(wiring.Component):
             "writable": Out(1), "wbuf": Out(range(slots)), "wcnt": Out(range(beats)),
             "write_done": Out(1),
             "readable": Out(1), "rbuf": Out(range(slots)), "rcnt": Out(range(beats)),
-            "issue": Out(1), "read_done": Out(1),
+            "issue": Out(1), "read_done": Out(1), "read_last": Out(1),
         })
 
     @property
@@ -84,6 +84,7 @@ class PingPongControl(wiring.Component):
             self.readable.eq(full.bit_select(self.rbuf, 1)),
             self.issue.eq(self.readable & self.advance),
             self.read_done.eq(self.issue & r_last),
+            self.read_last.eq(r_last),
         ]
         with m.If(self.write):
             m.d.sync += self.wcnt.eq(self.wcnt + 1)

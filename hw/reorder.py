@@ -19,11 +19,13 @@ __all__ = ["BitReverseBuffer", "reorder_payload"]
 DISTRIBUTED_MAX_BEATS = 64
 
 
-def reorder_payload(width: int, lanes: int) -> data.StructLayout:
-    return data.StructLayout({
-        "data": data.ArrayLayout(complex_layout(width), lanes),
-        "inverse": 1,
-    })
+def reorder_payload(width: int, lanes: int, frame_flags: bool = False) -> data.StructLayout:
+    """A beat: ``lanes`` samples, the frame's direction (and, on the output of a buffer built
+    with ``frame_flags``, its first and last beat)."""
+    fields = {"data": data.ArrayLayout(complex_layout(width), lanes), "inverse": 1}
+    if frame_flags:
+        fields.update(first=1, last=1)
+    return data.StructLayout(fields)
 
 
 def _log2(v: int) -> int:
@@ -67,10 +69,12 @@ class BitReverseBuffer(wiring.Component):
     tech : str
         Memory technology (:class:`hw.ram.SimpleDualPortRAM`): ``"generic"`` (small banks in
         distributed RAM) or ``"ecp5"`` (DP16KD with the output register).
+    frame_flags : bool
+        The output payload also marks each frame's ``first`` and ``last`` beat.
     """
 
     def __init__(self, k: int, width: int, lanes: int, slots: int = 2, reverse: bool = True,
-                 tech: str = "generic"):
+                 tech: str = "generic", frame_flags: bool = False):
         if not isinstance(k, int) or k < 2 or k & (k - 1):
             raise TypeError(f"k must be a power of two of at least 2, not {k!r}")
         if not isinstance(lanes, int) or lanes < 1 or lanes & (lanes - 1) or lanes > k:
@@ -79,8 +83,9 @@ class BitReverseBuffer(wiring.Component):
             raise TypeError(f"slots must be an integer of at least 2, not {slots!r}")
         self._k, self._width, self._lanes = k, width, lanes
         self._slots, self._reverse, self._tech = slots, bool(reverse), tech
-        layout = reorder_payload(width, lanes)
-        super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(layout))})
+        self._flags = bool(frame_flags)
+        super().__init__({"i": In(stream.Signature(reorder_payload(width, lanes))),
+                          "o": Out(stream.Signature(reorder_payload(width, lanes, frame_flags)))})
 
     @property
     def delay(self) -> int:
@@ -154,6 +159,7 @@ class BitReverseBuffer(wiring.Component):
         # ECP5 the DP16KD output register hides its 5.8 ns clock-to-out
         v1, v2 = Signal(), Signal()
         inv1, inv2 = Signal(), Signal()
+        flags1, flags2 = Signal(2), Signal(2)  # (first, last) of the beat being read
         bank1 = [Signal.like(b, name=f"bank_of_lane{l}_d") for l, b in enumerate(bank_of)]
         bank2 = [Signal.like(b, name=f"bank_of_lane{l}_d2") for l, b in enumerate(bank_of)]
         rdata = [banks[b].r_data for b in range(lanes)]
@@ -163,6 +169,9 @@ class BitReverseBuffer(wiring.Component):
             m.d.sync += [d.eq(s) for d, s in zip(bank1, bank_of)]
             m.d.sync += [d.eq(s) for d, s in zip(bank2, bank1)]
             m.d.sync += [self.o.valid.eq(v2), self.o.payload.inverse.eq(inv2)]
+            if self._flags:
+                m.d.sync += [flags1.eq(Cat(rcnt == 0, pp.read_last)), flags2.eq(flags1),
+                             self.o.payload.first.eq(flags2[0]), self.o.payload.last.eq(flags2[1])]
         crossbar = Array(rdata)
         with m.If(en):
             for l in range(lanes):

@@ -74,6 +74,28 @@ def test_engine_matches_golden(k, width, p, d, pipeline):
     assert status["frame_errors"] == 0
 
 
+@pytest.mark.parametrize("k, width, pipeline, shifts", [
+    (2, 12, 0, None), (4, 16, 0, None), (8, 16, 2, "alternate"), (32, 18, 1, None),
+    (64, 16, 2, None), (128, 12, 0, "alternate"),
+])
+def test_single_path_engine_matches_golden(k, width, pipeline, shifts):
+    """samples_per_clock = 1 (radix 2², hw/fft_sdf.py): outputs and saturation count; the
+    'alternate' schedule shifts in every other inverse stage (as the layer engine does), so
+    some stages saturate instead of rounding, depending on the frame's direction."""
+    stages = k.bit_length() - 1
+    inv = tuple((s + 1) % 2 for s in range(stages)) if shifts else None
+    params = FFTParams(k=k, width=width, pipeline=pipeline, samples_per_clock=1,
+                       inverse_shifts=inv)
+    rng = np.random.default_rng(k + width)
+    frames = stimulus(params, rng, 6)
+    inverse = np.array([0, 1, 0, 0, 1, 1])
+    _, out, _, status = run_engine(params, frames, inverse, seed=k)
+    sat = check(params, frames, inverse, out)
+    assert status["saturations"] == sat
+    if k >= 8:
+        assert sat > 0  # frame 3 is radix 2²'s worst case
+
+
 def test_engine_bit_reversed_output_and_schedules():
     params = FFTParams(k=16, width=12, p=2, natural_order=False, forward_shifts=[1, 0, 1, 0],
                        inverse_shifts=[0, 0, 0, 1])
@@ -84,9 +106,10 @@ def test_engine_bit_reversed_output_and_schedules():
     assert status["saturations"] == check(params, frames, inverse, out) > 0
 
 
-@pytest.mark.parametrize("k, p, d", [(16, 1, 4), (16, 2, 2), (8, 1, 2), (64, 2, 6)])
-def test_engine_latency_and_throughput(k, p, d):
-    params = FFTParams(k=k, width=16, p=p, d=d)
+@pytest.mark.parametrize("k, p, d, spc", [(16, 1, 4, None), (16, 2, 2, None), (8, 1, 2, None),
+                                          (64, 2, 6, None), (16, 1, 4, 1), (64, 1, 6, 1)])
+def test_engine_latency_and_throughput(k, p, d, spc):
+    params = FFTParams(k=k, width=16, p=p, d=d, samples_per_clock=spc)
     rng = np.random.default_rng(0)
     frames = stimulus(params, rng, 6)
     dut, out, cycles, _ = run_engine(params, frames, np.zeros(6, int), gap=0, stall=0)

@@ -54,6 +54,30 @@ def test_rtl_bit_exact(k, width, p, d, pipeline, natural, sim, tmp_path):
         assert want_sat > 0  # the worst-case frame must have exercised saturation
 
 
+@pytest.mark.parametrize("k, width, pipeline, alternate, sim", [
+    (16, 12, 1, True, "icarus"),     # inverse frames saturate instead of rounding every 2nd stage
+    (64, 16, 0, False, "verilator"),
+    (128, 16, 2, True, "verilator"),  # odd log2 k: a last radix-2 stage, delay rings in RAM
+])
+def test_rtl_single_path_bit_exact(k, width, pipeline, alternate, sim, tmp_path):
+    """samples_per_clock = 1 (radix 2²): every sample, the flags and the saturation count."""
+    need(sim)
+    stages = k.bit_length() - 1
+    params = FFTParams(k=k, width=width, pipeline=pipeline, samples_per_clock=1,
+                       inverse_shifts=tuple((s + 1) % 2 for s in range(stages))
+                       if alternate else None)
+    rng = np.random.default_rng(k + width)
+    frames = stimulus(params, rng, 6)
+    inverse = np.array([1, 0, 1, 0, 1, 0])
+    r = run_fft_rtl(params, frames, inverse, sim, tmp_path, gap=0.3, stall=0.3, seed=k)
+    want_sat = 0
+    for f in range(6):
+        want, sat = fft_fixed(frames[f:f + 1], params, bool(inverse[f]))
+        np.testing.assert_array_equal(r["outputs"][f], want[0])
+        want_sat += sat
+    assert r["saturations"] == want_sat > 0
+
+
 def test_rtl_round_trip(tmp_path):
     """Forward (gain 1/k) then inverse without scaling (gain k) returns the input."""
     params = FFTParams(k=64, width=16, inverse_shifts=[0] * 6)
@@ -84,13 +108,16 @@ def test_simulator_failure_is_reported(tmp_path, monkeypatch):
     # fully pipelined: DP16KD input/output buffers and twiddle table (k = 64), DP16KD delay
     # rings (k = 256, delays of 64 and 32 samples)
     (64, 1, 6, "icarus"), (256, 1, 8, "verilator"),
+    # single path (samples_per_clock 1): delay rings of 32 words, twiddle tables in DP16KD
+    (64, 1, 6, "verilator-1"),
 ])
 def test_rtl_ecp5_primitives_bit_exact(k, p, d, sim, tmp_path):
     """The ECP5 technology layer (MULT18X18D multipliers, DP16KD memories with their output
     registers; behavioural models of the primitives) equals the golden model, hence the generic
     build, bit for bit, under gaps and backpressure."""
+    sim, _, spc = sim.partition("-")
     need(sim)
-    params = FFTParams(k=k, width=16, p=p, d=d, pipeline=2)
+    params = FFTParams(k=k, width=16, p=p, d=d, pipeline=2, samples_per_clock=int(spc or 0) or None)
     rng = np.random.default_rng(11)
     frames = stimulus(params, rng, 6)
     inverse = rng.integers(0, 2, 6)

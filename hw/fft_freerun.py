@@ -1,0 +1,246 @@
+"""What the fully pipelined FFT structures share: an input buffer that injects whole frames at
+phase 0, a free-running datapath with no clock enable, and an output buffer whose slots are
+reserved when a frame is injected (credits)."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import wiring
+
+from .counters import add_saturating, count_frame_error
+from .fixed import complex_layout, round_shift, saturate
+from .ram import SimpleDualPortRAM
+from .reorder import BitReverseBuffer
+
+__all__ = ["FreeRunningCore", "RAM_DELAY_MIN", "ROM_BRAM_MIN_BITS"]
+
+#: Delay lines at least this long are block-RAM rings; shorter ones are flip-flops.
+RAM_DELAY_MIN = 32
+#: Twiddle tables of at least this many bits use the device's block RAM.
+ROM_BRAM_MIN_BITS = 512
+
+
+class FreeRunningCore(wiring.Component):
+    """Base of :class:`hw.fft_pipelined.PipelinedFFTCore` and :class:`hw.fft_sdf.SDFFFTCore`.
+
+    Overview
+    --------
+    ::
+
+        i -> input buffer (2 frames) -> inject at phase 0 -> stages (subclass) -> round,
+             saturate -> output buffer (``slots`` frames, bit-reversal) -> o
+
+    A frame is *injected* (read from the input buffer in ``k / lanes`` consecutive cycles) only
+    at phase 0 of a phase counter and only while the output buffer has a slot for it (frames
+    injected and not yet read out ``< slots``), so nothing between the two buffers can stall:
+    no clock enable, no enable fan-out.  Each frame's presence and direction travel beside it in
+    flag registers ("taps"), one per offset where the stages need them, each loaded from the
+    previous one at its offset.  With nothing in flight the phase waits at 0, so a lone frame
+    is not delayed by the phase.
+
+    Subclasses provide ``_input_buffer(m)``, ``_needed_offsets()`` and ``_stages(m, x, taps)``;
+    the schedule (a dict with ``exit`` and ``slots``) comes from the golden model.
+    """
+
+    def __init__(self, params, tech: str, signature, schedule: dict):
+        self._params, self._tech = params, tech
+        self._sched = schedule
+        super().__init__(signature)
+
+    @property
+    def schedule(self) -> dict:
+        return self._sched
+
+    # ---- building blocks -----------------------------------------------------------------------
+    def _delay_line(self, m, value, depth, name):
+        """``value`` delayed by ``depth`` cycles (free-running)."""
+        if depth < RAM_DELAY_MIN:
+            for i in range(depth):
+                r = Signal.like(value, name=f"{name}_d{i}")
+                m.d.sync += r.eq(value)
+                value = r
+            return value
+        n = depth - 1  # a ring of depth - 1 words: read the word after the one being written
+        ram = SimpleDualPortRAM(len(Value.cast(value)), n, self._tech)
+        m.submodules[name] = ram
+        wptr, rptr = self._ring_pointers(m, n)
+        out = Signal.like(value, name=f"{name}_out")
+        m.d.comb += [ram.w_addr.eq(wptr), ram.w_data.eq(value), ram.w_en.eq(1),
+                     ram.r_addr.eq(rptr), ram.r_en.eq(1), out.eq(ram.r_data)]
+        return out
+
+    def _ring_pointers(self, m, n):
+        """Write and read pointers of a free-running ring of ``n`` words, shared by every ring
+        of that length."""
+        if n not in self._rings:
+            wptr = Signal(range(n), name=f"ring{n}_wptr")
+            rptr = Signal(range(n), init=1 % n, name=f"ring{n}_rptr")
+            m.d.sync += [wptr.eq(Mux(wptr == n - 1, 0, wptr + 1)),
+                         rptr.eq(Mux(rptr == n - 1, 0, rptr + 1))]
+            self._rings[n] = (wptr, rptr)
+        return self._rings[n]
+
+    def _local_phase(self, m, offset, name):
+        """``(phase - offset) mod beats``: the sample (beat) number at ``offset`` in this cycle.
+
+        A register loaded with ``phase - (offset - 1)``: while the phase runs this is the same
+        value, and the phase only stops (at 0) when no frame is in flight, the one cycle it
+        differs (the injection cycle) being before any frame reaches ``offset >= 1``.  One
+        register per residue of ``offset``, shared; no subtractor on the paths it feeds.  A
+        residue up to 4 above an existing one is that register delayed (its value is right
+        whenever a frame is at ``offset``: the phase has run since that frame was injected,
+        at least ``offset`` cycles ago).
+        """
+        beats = self._params.beats
+        assert offset >= 1, offset
+        key = (offset - 1) % beats
+        if beats == 1:
+            return Signal(range(1), name=name)
+        if key not in self._phase_regs:
+            # a register a few offsets earlier, delayed, holds the same value whenever a frame
+            # is there (the phase has run since that frame was injected): no subtractor
+            near = [key - d for d in range(1, 5) if key - d in self._phase_regs]
+            if near:
+                ph = self._phase_regs[near[0]]
+                for d in range(key - near[0]):
+                    nxt = Signal.like(ph, name=f"phase_minus_{(near[0] + d + 2) % beats}")
+                    m.d.sync += nxt.eq(ph)
+                    ph = nxt
+            else:
+                ph = Signal(range(beats), name=f"phase_minus_{(offset % beats)}")
+                m.d.sync += ph.eq((self._phase - key)[:len(ph)])
+            self._phase_regs[key] = ph
+        return self._phase_regs[key]
+
+    def _build_taps(self, m, needed, inject, inverse):
+        """Flag registers: the one at offset ``o`` holds ``(valid, inverse)`` of the frame whose
+        sample ``t`` is at offset ``o + 1`` in cycle ``o + 1 + t``."""
+        beats = self._params.beats
+        chain = [0]
+        for o in sorted(set(needed) - {0}):
+            while o - chain[-1] > beats:
+                chain.append(chain[-1] + beats)
+            chain.append(o)
+        taps, prev = {}, (inject, inverse)
+        for o in chain:
+            v, inv = Signal(name=f"tap{o}_valid"), Signal(name=f"tap{o}_inverse")
+            load = self._phase == (o % beats) if beats > 1 else Const(1, 1)
+            with m.If(load):
+                m.d.sync += [v.eq(prev[0]), inv.eq(prev[1])]
+            taps[o] = prev = (v, inv)
+        return taps
+
+    def _table_rom(self, m, init, width, addr, name):
+        """A constant table read in 2 cycles at ``addr`` (block RAM when it is big enough)."""
+        tech = self._tech if len(init) * width >= ROM_BRAM_MIN_BITS else "generic"
+        rom = SimpleDualPortRAM(width, len(init), tech, init=init)
+        m.submodules[name] = rom
+        m.d.comb += [rom.r_addr.eq(addr), rom.r_en.eq(1), rom.w_en.eq(0)]
+        return rom.r_data
+
+    def _twiddle_signal(self, m, data, name):
+        out = Signal(complex_layout(self._params.twiddle_width), name=f"{name}_tw")
+        m.d.comb += out.as_value().eq(data)
+        return out
+
+    def _input_slots(self, m):
+        """Bookkeeping of the input buffer's two frame slots: returns ``(accept, wcnt, wslot,
+        rslot, (frame_ready, inverse, read_done))``; the caller writes beat ``wcnt`` of slot
+        ``wslot`` when ``accept`` and reads slot ``rslot`` by the phase when injecting."""
+        beats = self._params.beats
+        full, slot_inv = Signal(2), Signal(2)
+        wslot, rslot = Signal(), Signal()
+        wcnt = Signal(range(beats))
+        accept = self.i.valid & self.i.ready
+        done = accept & (wcnt == beats - 1)
+        read_done = Signal()
+        m.d.comb += self.i.ready.eq(~full.bit_select(wslot, 1))
+        count_frame_error(m, self.frame_errors, accept, self.i.payload.last, wcnt, beats)
+        with m.If(accept):
+            m.d.sync += wcnt.eq(Mux(done, 0, wcnt + 1))
+        with m.If(done):
+            m.d.sync += [wslot.eq(~wslot), slot_inv.bit_select(wslot, 1).eq(self.i.payload.inverse)]
+        for b in range(2):
+            m.d.sync += full[b].eq((full[b] | (done & (wslot == b)))
+                                   & ~(read_done & (rslot == b)))
+        with m.If(read_done):
+            m.d.sync += rslot.eq(~rslot)
+        return (accept, wcnt, wslot, rslot,
+                (full.bit_select(rslot, 1), slot_inv.bit_select(rslot, 1), read_done))
+
+    # ---- top -----------------------------------------------------------------------------------
+    def elaborate(self, platform):
+        m = Module()
+        prm, sched = self._params, self._sched
+        beats, lanes = prm.beats, prm.lanes
+        self._phase = Signal(range(beats))
+        self._phase_regs, self._rings = {}, {}
+        outstanding = Signal(range(sched["slots"] + 1))
+        ready, inverse, read_done, x = self._input_buffer(m)
+        inject = Signal()
+        at_zero = self._phase == 0 if beats > 1 else Const(1, 1)
+        m.d.comb += inject.eq(at_zero & ready & (outstanding < sched["slots"]))
+
+        taps = self._build_taps(m, [sched["exit"] - 1] + self._needed_offsets(), inject,
+                                inverse)
+        injecting, _ = taps[0]
+        m.d.comb += read_done.eq(injecting & (self._phase == beats - 1) if beats > 1 else inject)
+        # registered: a flag set now was loaded from one set a cycle ago, so an all-clear of the
+        # previous cycle still proves the pipeline empty (and keeps this OR off the phase's path)
+        busy = Signal()
+        m.d.sync += busy.eq(Cat(v for v, _ in taps.values()).any())
+        if beats > 1:
+            with m.If(~at_zero | inject | busy):
+                m.d.sync += self._phase.eq(Mux(self._phase == beats - 1, 0, self._phase + 1))
+
+        y, sats = self._stages(m, x, taps)
+
+        # ---- round, saturate, output buffer ----------------------------------------------------
+        valid_x, inv_x = taps[sched["exit"] - 1]
+        m.submodules.outbuf = ob = BitReverseBuffer(prm.k, prm.width, lanes, sched["slots"],
+                                                    reverse=prm.natural_order, tech=self._tech,
+                                                    frame_flags=True)
+        out_sat = []
+        for lane, value in enumerate(y):
+            re, sr = saturate(round_shift(value.re, prm.guard), prm.width)
+            im, si = saturate(round_shift(value.im, prm.guard), prm.width)
+            dst = ob.i.payload.data[lane]
+            clipped = Signal(name=f"out_sat{lane}")
+            m.d.sync += [dst.re.eq(re), dst.im.eq(im), clipped.eq(sr | si)]
+            out_sat.append(clipped & valid_x)
+        m.d.comb += [ob.i.valid.eq(valid_x), ob.i.payload.inverse.eq(inv_x)]
+        wiring.connect(m, ob.o, wiring.flipped(self.o))
+        # the credit comes back a cycle after the frame's last beat left (a register: the
+        # output handshake fans out widely and was the ECP5 critical path); ``slots`` counts it
+        retire = Signal()
+        m.d.sync += retire.eq(self.o.valid & self.o.ready & self.o.payload.last)
+        with m.If(inject & ~retire):
+            m.d.sync += outstanding.eq(outstanding + 1)
+        with m.Elif(retire & ~inject):
+            m.d.sync += outstanding.eq(outstanding - 1)
+        self._count_saturations(m, sats, out_sat)
+        return m
+
+    def _count_saturations(self, m, sats, out_sat):
+        """Add the cycle's saturation flags to the counter through a registered tree of 4-input
+        sums (a one-cycle popcount of dozens of flags was the ECP5 critical path)."""
+        level = []
+        for i, flag in enumerate(sats + out_sat):
+            if isinstance(flag, Const) and flag.value == 0:
+                continue
+            r = Signal(name=f"sat_flag{i}")
+            m.d.sync += r.eq(flag)
+            level.append(r)
+        if not level:
+            return
+        depth = 0
+        while len(level) > 1:
+            nxt = []
+            for g in range(0, len(level), 4):
+                group = level[g:g + 4]
+                top = sum((1 << len(v)) - 1 for v in group)
+                r = Signal(range(top + 1), name=f"sat_sum{depth}_{g // 4}")
+                m.d.sync += r.eq(sum(group))
+                nxt.append(r)
+            level, depth = nxt, depth + 1
+        add_saturating(m, self.saturations, level[0])
