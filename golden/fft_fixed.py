@@ -35,6 +35,7 @@ one component was clipped.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -278,17 +279,6 @@ def butterfly_latency(params: FFTParams) -> int:
     return 7 + params.pipeline
 
 
-def level_latency(params: FFTParams, index: int) -> int:
-    """Cycles from a frame's first beat into level ``index`` to its first beat out.
-
-    A level stores the whole frame (``k/2p`` beats), starts reading the cycle after the last beat
-    is written, one cycle of memory read, the butterfly, and one more register in levels that
-    may copy a frame unchanged (those whose stage in the last pass is beyond ``log2 k``).
-    """
-    bypass = (params.passes - 1) * params.d + index >= params.stages
-    return params.beats + 1 + butterfly_latency(params) + int(bypass)
-
-
 #: Read latency of the engine's block memories (address register, output register).
 RAM_DELAY = 2
 
@@ -347,8 +337,54 @@ def sdf_schedule(params: FFTParams) -> dict:
     return {"stage_in": stage_in, "stage_out": stage_out, "exit": exit_, "slots": slots}
 
 
+def recirculating_schedule(params: FFTParams) -> dict:
+    """Timing of the recirculating engine (``d < log2 k``, ``hw/fft_recirculating.py``).
+
+    Time is cut into *epochs* of ``B = k/2p`` cycles.  In every epoch each level reads one frame
+    (or nothing) from its memory, one word pair per cycle, and streams the results into the
+    next level's memory (the last level's into the first level's, or out of the engine):
+
+    * ``level``: cycles from a level's read address to the next level's write port (the block
+      memory's read, the butterfly, an output register that also chooses the copied words of a
+      bypassing level);
+    * ``hop``: epochs from a level reading a frame to the next level reading it, the smallest
+      ``E`` with ``E B >= level + B/2 + 1`` (the next level's first word pair needs the frame's
+      beat ``B/2`` written);
+    * ``positions``: frames the ring holds: ``d * hop``, or the next number that has no common
+      divisor with ``passes`` (the first level then reads a frame ``hops[0] = positions - (d - 1)
+      hop`` epochs after the last level), so that frames injected ``passes`` epochs apart never
+      compete for a position: one frame every ``passes * k / 2p`` cycles, the ideal, with evenly
+      spaced injections (at most one per ``passes`` epochs);
+    * ``hops[i]``, ``level_slots[i]``: per level, the epochs between the previous level's read and
+      this one's, and the frames its memory holds (``hops[i] + 1``);
+    * ``read_offset``: the input buffer is read this many cycles after the injection so that the
+      new frame reaches the first level's memory at ``level``, in step with a returning frame;
+    * ``exit``: the rounded output entering the output buffer;
+    * ``slots``: frames of output buffer (credits) for a frame every ``passes`` epochs.
+    """
+    beats, passes, d = params.beats, params.passes, params.d
+    level = RAM_DELAY + butterfly_latency(params) + 1
+    hop = max(1, -(-(level + beats // 2 + 1) // beats))
+    positions = d * hop
+    while math.gcd(positions, passes) != 1:
+        positions += 1
+    hops = [positions - (d - 1) * hop] + [hop] * (d - 1)
+    # injected at epoch 0 (as if the last level read it then): one revolution of `positions`
+    # epochs per pass, ending when the last level reads it
+    exit_ = passes * positions * beats + level + 1
+    # a frame's credit is held until its last beat has left the output buffer (written, then
+    # read: about exit + 2B + 4 cycles); frames enter every `passes` epochs
+    interval = passes * beats
+    slots = max(2, -(-(exit_ + 2 * beats + 4) // interval))
+    return {"level": level, "hop": hop, "hops": hops, "level_slots": [h + 1 for h in hops],
+            "positions": positions, "read_offset": level - (RAM_DELAY + 1),
+            "stage_in": [RAM_DELAY + 1], "exit": exit_, "slots": slots}
+
+
 def core_schedule(params: FFTParams) -> dict:
-    """The schedule of the fully pipelined structure ``params`` selects."""
+    """The schedule of the structure ``params`` selects."""
+    if params.passes > 1:
+        return recirculating_schedule(params)
     return sdf_schedule(params) if params.radix22 else pipelined_schedule(params)
 
 
@@ -361,11 +397,7 @@ def engine_latency(params: FFTParams) -> int:
     memory read, its register and the lane crossbar) when the output is in natural order, and the
     output register that drops the guard bits.
     """
-    if params.passes == 1:
-        return 2 * params.beats + core_schedule(params)["exit"] + 3
-    levels = sum(level_latency(params, i) for i in range(params.d))
-    reorder = params.beats + 3 if params.natural_order else 0
-    return params.passes * levels + reorder + 1
+    return 2 * params.beats + core_schedule(params)["exit"] + 3
 
 
 def engine_frame_interval(params: FFTParams) -> int:

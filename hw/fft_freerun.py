@@ -60,25 +60,27 @@ class FreeRunningCore(wiring.Component):
                 m.d.sync += r.eq(value)
                 value = r
             return value
-        n = depth - 1  # a ring of depth - 1 words: read the word after the one being written
+        # a ring of n >= depth - 1 words (a power of two: free-running pointers, no wrap
+        # logic); the read address runs depth - 2 words behind the write address and the read
+        # takes 2 cycles
+        n = 1 << (depth - 2).bit_length()
         ram = SimpleDualPortRAM(len(Value.cast(value)), n, self._tech)
         m.submodules[name] = ram
-        wptr, rptr = self._ring_pointers(m, n)
+        wptr, rptr = self._ring_pointers(m, n, depth)
         out = Signal.like(value, name=f"{name}_out")
         m.d.comb += [ram.w_addr.eq(wptr), ram.w_data.eq(value), ram.w_en.eq(1),
                      ram.r_addr.eq(rptr), ram.r_en.eq(1), out.eq(ram.r_data)]
         return out
 
-    def _ring_pointers(self, m, n):
-        """Write and read pointers of a free-running ring of ``n`` words, shared by every ring
-        of that length."""
-        if n not in self._rings:
-            wptr = Signal(range(n), name=f"ring{n}_wptr")
-            rptr = Signal(range(n), init=1 % n, name=f"ring{n}_rptr")
-            m.d.sync += [wptr.eq(Mux(wptr == n - 1, 0, wptr + 1)),
-                         rptr.eq(Mux(rptr == n - 1, 0, rptr + 1))]
-            self._rings[n] = (wptr, rptr)
-        return self._rings[n]
+    def _ring_pointers(self, m, n, depth):
+        """Write and read pointers of a free-running ring of ``n`` words delaying by ``depth``,
+        shared by every ring of that delay."""
+        if depth not in self._rings:
+            wptr = Signal(range(n), name=f"ring{depth}_wptr")
+            rptr = Signal(range(n), init=(n - depth + 2) % n, name=f"ring{depth}_rptr")
+            m.d.sync += [wptr.eq(wptr + 1), rptr.eq(rptr + 1)]
+            self._rings[depth] = (wptr, rptr)
+        return self._rings[depth]
 
     def _local_phase(self, m, offset, name):
         """``(phase - offset) mod beats``: the sample (beat) number at ``offset`` in this cycle.
@@ -146,18 +148,21 @@ class FreeRunningCore(wiring.Component):
     def _input_slots(self, m):
         """Bookkeeping of the input buffer's two frame slots: returns ``(accept, wcnt, wslot,
         rslot, (frame_ready, inverse, read_done))``; the caller writes beat ``wcnt`` of slot
-        ``wslot`` when ``accept`` and reads slot ``rslot`` by the phase when injecting."""
+        ``wslot`` when ``accept`` and reads slot ``rslot`` while injecting.  A frame is claimed
+        when it is injected (``frame_ready`` then looks at the other slot) and freed when its
+        last beat has been read (``read_done``), which may come later than the next injection
+        when a subclass reads the buffer at an offset."""
         beats = self._params.beats
-        full, slot_inv = Signal(2), Signal(2)
-        wslot, rslot = Signal(), Signal()
+        full, slot_inv, claimed = Signal(2), Signal(2), Signal(2)
+        wslot, rslot, cslot = Signal(), Signal(), Signal()
         wcnt = Signal(range(beats))
         accept = self.i.valid & self.i.ready
         done = accept & (wcnt == beats - 1)
         read_done = Signal()
         m.d.comb += self.i.ready.eq(~full.bit_select(wslot, 1))
         count_frame_error(m, self.frame_errors, accept, self.i.payload.last, wcnt, beats)
-        with m.If(accept):
-            m.d.sync += wcnt.eq(Mux(done, 0, wcnt + 1))
+        with m.If(accept):  # (beats is a power of two: the count wraps by itself)
+            m.d.sync += wcnt.eq(wcnt + 1)
         with m.If(done):
             m.d.sync += [wslot.eq(~wslot), slot_inv.bit_select(wslot, 1).eq(self.i.payload.inverse)]
         for b in range(2):
@@ -165,8 +170,20 @@ class FreeRunningCore(wiring.Component):
                                    & ~(read_done & (rslot == b)))
         with m.If(read_done):
             m.d.sync += rslot.eq(~rslot)
-        return (accept, wcnt, wslot, rslot,
-                (full.bit_select(rslot, 1), slot_inv.bit_select(rslot, 1), read_done))
+        if not self._read_offset:
+            # read at once: a frame is read out before the next phase 0, claimed = read
+            return (accept, wcnt, wslot, rslot,
+                    (full.bit_select(rslot, 1), slot_inv.bit_select(rslot, 1), read_done))
+        self._claim = (cslot, claimed, read_done, rslot)
+        ready = full.bit_select(cslot, 1) & ~claimed.bit_select(cslot, 1)
+        return (accept, wcnt, wslot, rslot, (ready, slot_inv.bit_select(cslot, 1), read_done))
+
+    def _may_inject(self, m):
+        """A further condition for injecting a frame at phase 0 (subclasses)."""
+        return Const(1, 1)
+
+    #: Offset (from the injection) at which the input buffer's first beat is read.
+    _read_offset = 0
 
     # ---- top -----------------------------------------------------------------------------------
     def elaborate(self, platform):
@@ -179,12 +196,29 @@ class FreeRunningCore(wiring.Component):
         ready, inverse, read_done, x = self._input_buffer(m)
         inject = Signal()
         at_zero = self._phase == 0 if beats > 1 else Const(1, 1)
-        m.d.comb += inject.eq(at_zero & ready & (outstanding < sched["slots"]))
+        m.d.comb += inject.eq(at_zero & ready & (outstanding < sched["slots"])
+                              & self._may_inject(m))
+        if self._read_offset:
+            cslot, claimed, read_done_, rslot_ = self._claim
+            with m.If(inject):
+                m.d.sync += cslot.eq(~cslot)
+            for b in range(2):
+                m.d.sync += claimed[b].eq((claimed[b] | (inject & (cslot == b)))
+                                          & ~(read_done_ & (rslot_ == b)))
+        self._inject, self._inject_inverse = inject, inverse
 
-        taps = self._build_taps(m, [sched["exit"] - 1] + self._needed_offsets(), inject,
-                                inverse)
-        injecting, _ = taps[0]
-        m.d.comb += read_done.eq(injecting & (self._phase == beats - 1) if beats > 1 else inject)
+        ro = self._read_offset
+        taps = self._build_taps(m, [sched["exit"] - 1] + self._needed_offsets()
+                                + ([ro - 1] if ro else []), inject, inverse)
+        if ro == 0:
+            injecting, _ = taps[0]
+            m.d.comb += read_done.eq(injecting & (self._phase == beats - 1) if beats > 1
+                                     else inject)
+        else:
+            reading, _ = taps[ro - 1]
+            last = (self._local_phase(m, ro, "inbuf_read_phase") == beats - 1) if beats > 1 \
+                else Const(1, 1)
+            m.d.comb += read_done.eq(reading & last)
         # registered: a flag set now was loaded from one set a cycle ago, so an all-clear of the
         # previous cycle still proves the pipeline empty (and keeps this OR off the phase's path)
         busy = Signal()

@@ -69,6 +69,7 @@ class PingPongControl(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         last = self._beats - 1
+        pow2 = (self._beats & last) == 0
         slots = self._slots
         full = Signal(slots)
 
@@ -91,13 +92,17 @@ class PingPongControl(wiring.Component):
             if last:
                 m.d.sync += w_last.eq(self.wcnt == last - 1)
             with m.If(self.write_done):
-                m.d.sync += [self.wcnt.eq(0), self.wbuf.eq(following(self.wbuf))]
+                m.d.sync += self.wbuf.eq(following(self.wbuf))
+                if not pow2:  # a power-of-two counter wraps to 0 by itself
+                    m.d.sync += self.wcnt.eq(0)
         with m.If(self.issue):
             m.d.sync += self.rcnt.eq(self.rcnt + 1)
             if last:
                 m.d.sync += r_last.eq(self.rcnt == last - 1)
             with m.If(self.read_done):
-                m.d.sync += [self.rcnt.eq(0), self.rbuf.eq(following(self.rbuf))]
+                m.d.sync += self.rbuf.eq(following(self.rbuf))
+                if not pow2:
+                    m.d.sync += self.rcnt.eq(0)
         for b in range(slots):
             set_b = self.write_done & (self.wbuf == b)
             clr_b = self.read_done & (self.rbuf == b)

@@ -38,7 +38,7 @@ class SimpleDualPortRAM(wiring.Component):
     Parameters
     ----------
     width, depth : int
-        Word width (1 to 144) and number of words (at least 1).
+        Word width (1 to 4096) and number of words (at least 1).
     tech : str
         ``"generic"`` or ``"ecp5"``.
     init : list of int, optional
@@ -52,8 +52,8 @@ class SimpleDualPortRAM(wiring.Component):
 
     def __init__(self, width: int, depth: int, tech: str = "generic", init=None,
                  distributed: bool = False):
-        if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= 144:
-            raise TypeError(f"width must be an integer from 1 to 144, not {width!r}")
+        if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= 4096:
+            raise TypeError(f"width must be an integer from 1 to 4096, not {width!r}")
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
             raise TypeError(f"depth must be a positive integer, not {depth!r}")
         if tech not in self.TECHS:

@@ -7,7 +7,6 @@ import pytest
 from golden.fixedpoint import signed_range
 from hw.butterfly import Butterfly
 from hw.cmul import ComplexMultiplier
-from hw.twiddle_rom import TwiddleROM
 
 from .pipeline_harness import run_enabled_pipeline
 
@@ -69,25 +68,6 @@ def test_butterfly(width, tw_width, pipeline, fixed, en):
     assert saturated > 0  # the extremes must exercise saturation
 
 
-@pytest.mark.parametrize("k, width, ports", [(2, 8, 1), (16, 16, 2), (64, 12, 4)])
-def test_twiddle_rom(k, width, ports):
-    rng = np.random.default_rng(k)
-    dut = TwiddleROM(k, width, ports)
-    n = 40
-    e = rng.integers(0, k // 2, (n, ports))
-    inv = rng.integers(0, 2, n)
-    inputs = [[(dut.e[p], e[i, p]) for p in range(ports)] + [(dut.inverse, inv[i])]
-              for i in range(n)]
-    outs = [s for p in range(ports) for s in (dut.tw[p].re, dut.tw[p].im)]
-    got = run_enabled_pipeline(dut, inputs, outs, [1, 1, 0])
-    for t in range(n):
-        want = []
-        for p in range(ports):
-            re, im = dut.model(e[t, p], bool(inv[t]))
-            want += [int(re), int(im)]
-        assert got[t] == want
-
-
 @pytest.mark.parametrize("args, message", [
     ((1, 8), "a_width must be an integer from 2 to 36, not 1"),
     ((8, 8, 3), "pipeline must be 0, 1 or 2, not 3"),
@@ -99,8 +79,3 @@ def test_twiddle_rom(k, width, ports):
 def test_cmul_validation(args, message):
     with pytest.raises(TypeError, match=message):
         ComplexMultiplier(*args)
-
-
-def test_rom_validation():
-    with pytest.raises(TypeError, match="k must be a power of two of at least 2, not 12"):
-        TwiddleROM(12, 16)

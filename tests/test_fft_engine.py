@@ -106,23 +106,24 @@ def test_engine_bit_reversed_output_and_schedules():
     assert status["saturations"] == check(params, frames, inverse, out) > 0
 
 
-@pytest.mark.parametrize("k, p, d, spc", [(16, 1, 4, None), (16, 2, 2, None), (8, 1, 2, None),
-                                          (64, 2, 6, None), (16, 1, 4, 1), (64, 1, 6, 1)])
+@pytest.mark.parametrize("k, p, d, spc", [
+    (16, 1, 4, None), (64, 2, 6, None), (16, 1, 4, 1), (64, 1, 6, 1),
+    # recirculating: one level (k/2p = 2: an epoch of two cycles), several levels, a last
+    # pass that copies through a level, and ring positions lengthened to be coprime to passes
+    (8, 2, 1, None), (16, 2, 2, None), (16, 1, 3, None), (64, 1, 3, None), (16, 1, 1, None),
+])
 def test_engine_latency_and_throughput(k, p, d, spc):
     params = FFTParams(k=k, width=16, p=p, d=d, samples_per_clock=spc)
     rng = np.random.default_rng(0)
-    frames = stimulus(params, rng, 6)
-    dut, out, cycles, _ = run_engine(params, frames, np.zeros(6, int), gap=0, stall=0)
+    frames = stimulus(params, rng, 12)
+    dut, out, cycles, _ = run_engine(params, frames, np.zeros(12, int), gap=0, stall=0)
     assert cycles[0] == dut.delay
     starts = np.array(cycles[::params.beats])
     if params.passes == 1:
         # fully pipelined: a frame every k/2p cycles, no bubble at all
         assert cycles[-1] - cycles[0] == len(out) - 1
-        assert set(np.diff(starts)) == {dut.frame_interval}
-    else:
-        # recirculating: at most 2d - 1 frames in the ring; measured within 2x of the ideal
-        # passes * k/2p (see docs/fft-engine.md, throughput with recirculation)
-        assert np.mean(np.diff(starts)) <= 2 * dut.frame_interval
+    # every frame after the ring has filled exactly passes * k/2p cycles after the previous
+    assert set(np.diff(starts[4:])) == {dut.frame_interval}
 
 
 def test_engine_counts_frame_errors():
