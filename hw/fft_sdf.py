@@ -50,6 +50,8 @@ class SDFFFTCore(FreeRunningCore):
     32 words, block-RAM rings from 32).
     """
 
+    _delayed_phases = True
+
     def __init__(self, params, tech: str, signature):
         super().__init__(params, tech, signature, sdf_schedule(params))
 
