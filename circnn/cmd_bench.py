@@ -26,6 +26,18 @@ def add_parser(sub) -> None:
     f.add_argument("--frames", type=options.positive_int, default=1000)
     options.add_json(f)
     f.set_defaults(run=run_fft_sqnr)
+    fs = bsub.add_parser("fft-synth", help="FFT engine design points through Yosys + nextpnr: "
+                                           "LUT, Fmax, throughput (slow; cached)")
+    fs.add_argument("--quick", action="store_true",
+                    help="one small point (a check of the flow, a few minutes)")
+    fs.add_argument("--seeds", type=options.int_list, default=[1, 2, 3], metavar="S,S,S",
+                    help="nextpnr seeds per point; Fmax is their median (default 1,2,3)")
+    fs.add_argument("--plot", metavar="FILE", help="also draw LUT per sample/clk against Fmax")
+    fs.add_argument("--work-dir", default="build/bench/fft-synth", metavar="DIR",
+                    help="tool files and the cache of finished points")
+    fs.add_argument("--no-cache", action="store_true", help="synthesize every point again")
+    options.add_json(fs)
+    fs.set_defaults(run=run_fft_synth)
     a = bsub.add_parser("accuracy", help="digits accuracy, dense versus block-circulant, seeds")
     a.add_argument("--seeds", type=options.int_list, default=[1, 2, 3], metavar="S,S,S",
                    help="training seeds (default 1,2,3)")
@@ -219,4 +231,34 @@ def run_fft_sqnr(args) -> int:
                         "saturations"))
     text += f"\n\n{args.frames} random frames per row, uniform at 1/4 full scale per component"
     emit(args, text, {"results": results})
+    return 0
+
+
+def run_fft_synth(args) -> int:
+    from .bench_fft_synth import DEFAULT_POINTS, QUICK_POINTS, peers_table, run_points
+
+    quiet = args.json == "-"
+    points = QUICK_POINTS if args.quick else DEFAULT_POINTS
+    results = run_points(points, args.seeds, args.work_dir,
+                         progress=lambda msg: progress(msg, quiet), use_cache=not args.no_cache)
+    rows = []
+    for r in results:
+        fmax = r["fmax_mhz"]
+        if fmax and len(args.seeds) > 1:
+            fmax = f"{fmax} ({r['fmax_min_mhz']}..{r['fmax_max_mhz']})"
+        rows.append((r["name"], r["lut"], r["ff"] if r["ff"] is not None else "-", r["dsp"],
+                     r["bram"], fmax, f"{r['throughput_samples_per_clock']:g}",
+                     r["lut_per_sample_per_clock"], r["frame_interval_cycles"]))
+    peers = peers_table()
+    for p in peers:
+        rows.append((f"peer: {p['name']}", p["lut"], "", p["dsp"], "", p["fmax_mhz"],
+                     p["samples_per_clock"], p["lut_per_sample_per_clock"], ""))
+    text = table(rows, ("design point", "LUT", "FF", "DSP", "BRAM", "Fmax MHz",
+                        "samples/clk", "LUT per sample/clk", "frame interval"))
+    if args.plot:
+        from .plots import fft_synth_plot
+
+        fft_synth_plot(results, peers, args.plot)
+        text += f"\n\nplot: {args.plot}"
+    emit(args, text, {"points": results, "peers": peers, "seeds": args.seeds})
     return 0

@@ -98,7 +98,7 @@ def run_fft(args) -> int:
     text = (f"wrote {verilog} and {out / (TOPLEVEL + '.json')}\n"
             f"latency {manifest['latency_cycles']} cycles, a frame every "
             f"{manifest['frame_interval_cycles']} cycles "
-            f"({manifest['throughput_samples_per_clock']:g} samples/clock), "
+            f"({manifest['throughput_samples_per_clock']:g} complex samples per clock), "
             f"gain {manifest['gain_forward']:g} (forward) / {manifest['gain_inverse']:g} (inverse)")
     emit(args, text, manifest)
     return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .fft_options import add_fft_options, describe, fft_options_summary, fft_params
-from .report import emit, progress, table
-from .synth import TARGETS, SynthesisError, synthesize
 from .errors import UsageError
+from .fft_options import add_fft_options, fft_options_summary, fft_params
+from .report import emit, progress, table
+from .synth import TARGETS
 from .options import int_list
 
 
@@ -38,8 +38,7 @@ def add_parser(sub) -> None:
 
 
 def run_fft(args) -> int:
-    from hw.fft_engine import FFTEngine, check_engine_args
-    from hw.synth_shell import PortRegisters, SerialShell
+    from .synth import resolve_tech, synthesize_fft
 
     ecp5 = args.target.startswith("ecp5")
     params = fft_params(args, default_pipeline=2 if ecp5 and args.tech != "generic" else 0)
@@ -47,35 +46,11 @@ def run_fft(args) -> int:
         raise UsageError("give --seed or --seeds, not both")
     seeds = args.seeds or [1 if args.seed is None else args.seed]
     quiet = args.json == "-"
-    tech = args.tech
-    if tech == "auto":
-        fits = params.pipeline == 2 and params.internal_width <= 18 and params.twiddle_width <= 18
-        tech = "ecp5" if args.target.startswith("ecp5") and fits else "generic"
-    if tech == "ecp5" and not args.target.startswith("ecp5"):
-        raise UsageError(f"--tech ecp5 needs an ECP5 target, not {args.target}")
-    try:
-        check_engine_args(params, tech)
-    except TypeError as e:
-        raise UsageError(str(e)) from None
-    engine = FFTEngine(params, tech)
-    shell = PortRegisters(engine) if TARGETS[args.target]["shell"] == "registers" \
-        else SerialShell(engine)
+    tech = resolve_tech(params, args.target, args.tech)
     progress(f"synth fft {fft_options_summary(params)} for {args.target}", quiet)
     with tempfile.TemporaryDirectory(prefix="circnn-synth-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
-        try:
-            r = synthesize(shell, shell.ports, args.target, workdir, args.freq, seeds, quiet)
-        except SynthesisError as e:
-            raise UsageError(str(e)) from None
-    info = describe(params)
-    r["block"] = "fft_engine"
-    r["tech"] = tech
-    r.update({key: info[key] for key in ("parameters", "latency_cycles",
-                                         "frame_interval_cycles")})
-    r["throughput_samples_per_clock"] = params.throughput
-    if r["fmax_mhz"]:
-        r["throughput_msamples_per_s"] = round(params.throughput * r["fmax_mhz"], 1)
-    r["lut_per_sample_per_clock"] = round(r["lut"] / params.throughput, 1) if r["lut"] else None
+        r = synthesize_fft(params, args.target, tech, args.freq, seeds, workdir, quiet)
     fmax = r["fmax_mhz"]
     if len(seeds) > 1 and fmax:
         fmax = f"{fmax} ({r['fmax_min_mhz']}..{r['fmax_max_mhz']})"

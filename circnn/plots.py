@@ -39,3 +39,44 @@ def accuracy_plot(report: dict, path: str) -> None:
     ax.legend()
     _save(fig, path)
     plt.close(fig)
+
+
+def fft_synth_plot(results: list[dict], peers: list[dict], path: str) -> None:
+    """LUT per complex sample per clock against Fmax for every synthesized design point
+    (ECP5), the peers marked, the targets of issue 8 drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    styles = {"1 sample": ("o", "radix-2² single path"), "samples/clk)": ("s", "delay-commutator"),
+              "recirculating": ("^", "recirculating")}
+    drawn = set()
+    for r in results:
+        if not r.get("fmax_mhz") or not r["target"].startswith("ecp5"):
+            continue
+        kind = next(k for k in styles if k in r["name"])
+        marker, label = styles[kind]
+        ax.scatter(r["fmax_mhz"], r["lut_per_sample_per_clock"], marker=marker,
+                   label=None if label in drawn else label, color="C0" if kind != "recirculating"
+                   else "C2", zorder=3)
+        drawn.add(label)
+        ax.annotate(r["name"].split(" ", 1)[1].split(" (")[0], (r["fmax_mhz"],
+                    r["lut_per_sample_per_clock"]), textcoords="offset points", xytext=(5, 3),
+                    fontsize=7)
+    for i, p in enumerate(peers):
+        ax.scatter(p["fmax_mhz"], p["lut_per_sample_per_clock"], marker="x", color="C3",
+                   label="peers (64 points)" if i == 0 else None, zorder=3)
+        ax.annotate(p["name"].split(" (")[0], (p["fmax_mhz"], p["lut_per_sample_per_clock"]),
+                    textcoords="offset points", xytext=(5, -9), fontsize=7, color="C3")
+    ax.axvline(180, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(1600, color="grey", linestyle=":", linewidth=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("Fmax (MHz), median of the seeds, ECP5-85k")
+    ax.set_ylabel("LUT per complex sample per clock")
+    ax.set_title("FFT engine design points (16 bits; dotted: 180 MHz, 1600 LUT)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    _save(fig, path)
+    plt.close(fig)

@@ -123,11 +123,72 @@ def _figures(t, target, freq, seed, report) -> dict:
 
 
 def _critical_path(report) -> list:
-    """The slowest clock's critical path: ``[(type, delay ns, from, to)]`` per segment."""
+    """The slowest clock's critical path, ``[{type, delay_ns, from, to, cells}]``: nextpnr's
+    segments, with the hops along one carry chain (logic and zero-delay routing in a row)
+    merged into one ``carry`` segment that counts its cells."""
     paths = report.get("critical_paths", [])
     if not paths:
         return []
-    worst = paths[0]
-    return [{"type": seg.get("type"), "delay_ns": round(seg.get("delay", 0.0), 3),
-             "from": seg.get("from", {}).get("cell"), "to": seg.get("to", {}).get("cell")}
-            for seg in worst.get("path", [])]
+    out = []
+    for seg in paths[0].get("path", []):
+        kind, delay = seg.get("type"), seg.get("delay", 0.0)
+        src, dst = seg.get("from", {}).get("cell"), seg.get("to", {}).get("cell")
+        chained = out and out[-1]["type"] in ("logic", "carry") and (
+            kind == "logic" or (kind == "routing" and delay == 0.0))
+        if chained:
+            prev = out[-1]
+            prev.update(type="carry", delay_ns=round(prev["delay_ns"] + delay, 3), to=dst,
+                        cells=prev["cells"] + (kind == "logic"))
+            continue
+        out.append({"type": kind, "delay_ns": round(delay, 3), "from": src, "to": dst,
+                    "cells": 1})
+    for seg in out:
+        if seg["type"] == "carry" and seg["cells"] == 1:
+            seg["type"] = "logic"
+    return out
+
+
+def resolve_tech(params, target: str, tech: str = "auto") -> str:
+    """The technology layer for ``target``: ``auto`` picks ``ecp5`` (MULT18X18D and DP16KD with
+    their registers) on ECP5 when the pipeline and widths allow it, else ``generic``.  Raises
+    UsageError for a combination the engine cannot be built with."""
+    from hw.fft_engine import check_engine_args
+
+    if tech == "auto":
+        fits = params.pipeline == 2 and params.internal_width <= 18 and params.twiddle_width <= 18
+        tech = "ecp5" if target.startswith("ecp5") and fits else "generic"
+    if tech == "ecp5" and not target.startswith("ecp5"):
+        raise UsageError(f"--tech ecp5 needs an ECP5 target, not {target}")
+    try:
+        check_engine_args(params, tech)
+    except TypeError as e:
+        raise UsageError(str(e)) from None
+    return tech
+
+
+def synthesize_fft(params, target: str, tech: str, freq: float, seeds, workdir: Path,
+                   quiet: bool = False) -> dict:
+    """The FFT engine out of context on ``target`` (see :func:`synthesize`), with its
+    parameters, latency, throughput and LUTs per complex sample per clock."""
+    from hw.fft_engine import FFTEngine
+    from hw.synth_shell import PortRegisters, SerialShell
+
+    from .fft_options import describe
+
+    engine = FFTEngine(params, tech)
+    shell = PortRegisters(engine) if TARGETS[target]["shell"] == "registers" \
+        else SerialShell(engine)
+    try:
+        r = synthesize(shell, shell.ports, target, workdir, freq, seeds, quiet)
+    except SynthesisError as e:
+        raise UsageError(str(e)) from None
+    info = describe(params)
+    r["block"] = "fft_engine"
+    r["tech"] = tech
+    r.update({key: info[key] for key in ("parameters", "latency_cycles",
+                                         "frame_interval_cycles")})
+    r["throughput_samples_per_clock"] = params.throughput
+    if r["fmax_mhz"]:
+        r["throughput_msamples_per_s"] = round(params.throughput * r["fmax_mhz"], 1)
+    r["lut_per_sample_per_clock"] = round(r["lut"] / params.throughput, 1) if r["lut"] else None
+    return r

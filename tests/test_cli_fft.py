@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from golden.fft_fixed import FFTParams, fft_fixed
+from golden.fft_fixed import FFTParams, engine_latency, fft_fixed
 from sim.simulators import available
 
 from .cli_run import run
@@ -29,6 +29,20 @@ def test_generate_fft_manifest(tmp_path, capsys):
     payload = manifest["input_payload"]
     assert names["i__payload"]["width"] == max(f["offset"] + f["width"] for f in payload)
     assert payload[0] == {"name": "data[0].re", "offset": 0, "width": 16, "signed": True}
+
+
+def test_generate_single_path_manifest(tmp_path, capsys):
+    code, out, _ = run(["generate", "fft", "--k", "64", "--samples-per-clock", "1", "-o",
+                        tmp_path, "--json"], capsys)
+    assert code == 0
+    manifest = json.loads(out)
+    params = FFTParams(k=64, samples_per_clock=1)
+    assert manifest["lanes"] == 1 and manifest["beats_per_frame"] == 64
+    assert manifest["frame_interval_cycles"] == 64 and manifest["complex_multipliers"] == 2
+    assert manifest["parameters"]["samples_per_clock"] == 1
+    assert manifest["latency_cycles"] == engine_latency(params)
+    assert [f["name"] for f in manifest["input_payload"]] == \
+        ["data[0].re", "data[0].im", "inverse", "last"]
 
 
 def test_fft_golden_matches_model(tmp_path, capsys):
@@ -72,6 +86,10 @@ def test_fft_rtl_real_input_and_waves(tmp_path, capsys):
     (["synth", "fft", "--k", "16", "--pipeline", "2", "--tech", "ecp5", "--target", "ice40-up5k"],
      "--tech ecp5 needs an ECP5 target"),
     (["synth", "fft", "--k", "16", "--seed", "1", "--seeds", "1,2"], "give --seed or --seeds"),
+    (["fft", "--k", "16", "--samples-per-clock", "3", "-i", "x.npy", "-o", "y.npy"],
+     "samples_per_clock must be 1 or 2p = 2, not 3"),
+    (["generate", "fft", "--k", "16", "--samples-per-clock", "1", "--d", "2", "-o", "g"],
+     "samples_per_clock 1 is the fully pipelined single-path engine"),
 ])
 def test_fft_user_errors(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
