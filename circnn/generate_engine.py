@@ -56,8 +56,12 @@ def run_engine(args) -> int:
         name = f"weights_lane{lane}.hex"
         save_text(str(out / name), _hex(bank, 2 * w))
         images[name] = {"words": len(bank), "bits": 2 * w, "layout": "re in the low bits"}
-    save_text(str(out / "bias.hex"), _hex(plan.bias, w))
-    images["bias.hex"] = {"words": len(plan.bias), "bits": w}
+    for b, bank in enumerate(plan.bias_banks):
+        name = f"bias_bank{b}.hex"
+        save_text(str(out / name), _hex(bank, w))
+        images[name] = {"words": len(bank), "bits": w,
+                        "layout": "block-interleaved: features of block parity "
+                                  f"{b}, each layer from its bbase"}
     ports = [{"name": "clk", "width": 1, "direction": "input"},
              {"name": "rst", "width": 1, "direction": "input"}] + [
         {"name": name.replace(".", "__"), "width": len(value),

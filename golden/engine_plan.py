@@ -1,22 +1,31 @@
 """How a quantized network is laid out in the layer engine: descriptors, memory images, sizes.
 
 Pure Python and NumPy, shared by the gateware (``hw/layer_engine.py``: memory initial contents,
-descriptor table, widths), the simulation glue and the CLI (manifest, analytic cycle counts).
+descriptor table, widths), the simulation glue and the CLI (manifest, cycle estimates).
 
-Memories
---------
-* **Weight banks**: one per MAC lane ``l`` (``lanes`` of them).  Output block ``i = g*lanes + l``
-  lives in bank ``l``; per layer the words run ``for g: for m in 0 .. k/2: for j in 0 .. q-1``,
-  so the MAC reads each bank at consecutive addresses.  A word is one complex weight,
-  ``re`` in the low ``width`` bits.  Blocks beyond the layer's ``P`` are zero.
-* **Bias memory**: every layer's ``bias_q`` one after the other.
-* **Patch table** (im2col, conv layers): per conv layer ``2*ceil(q/2)*k`` entries, entry ``e``
-  ``(offset, ky, kx)`` of patch column ``e = (c, ky, kx)`` with ``offset = c*H*W + ky*W + kx``
-  (entries past ``in_features`` are never used).  The reader adds the pixel's base
-  ``(oy*stride - pad)*W + ox*stride - pad`` and checks ``0 <= oy*stride - pad + ky < H`` (and the
-  same for x): out-of-image taps read as zero, which is the zero padding.
-* **Activation buffers**: two, ping-pong between layers, ``max`` activation size deep.  The
-  input is written to buffer 0; layer ``l`` reads buffer ``l % 2`` and writes the other.
+Every memory has one write port and one read port (what an FPGA block RAM offers: ECP5 DP16KD,
+iCE40 EBR); where the engine reads more per cycle, the memory is banked or replicated:
+
+* **Activation tensors** (the network's input, every layer's output) live in two ping-pong
+  buffers.  A tensor of ``C`` channels of ``S`` pixels (a vector: ``C`` features, ``S = 1``) is
+  *block-interleaved*: element ``(c, pix)`` is in bank ``(c >> log2 k) & 1`` (the parity of its
+  block of ``k`` channels) at ``local(c) * S + pix``, ``local(c)`` being ``c`` without that bit.
+  A layer's two outputs per clock are blocks ``2s`` and ``2s + 1`` of one IFFT frame: the same
+  local address in the two banks.  Each bank is ``act_replicas`` copies written together, so
+  that an FC layer reading a vector (``gather = 0``) reads samples ``t`` and ``t + 1`` of blocks
+  ``2r`` and ``2r + 1`` in one cycle (bank = block parity, copy = sample).  A conv layer, or an FC
+  layer reading a conv output, reads through the **patch table** (``gather = 1``): column ``e``
+  gives ``(offset, bank, ky, kx)``, one copy per block parity, a sample per cycle.
+* **Patch table**, four banks: column ``e = (2r + par) k + 2 rt + j`` is in bank ``2j + par``
+  (the four columns of a pair of samples), at ``Cat(rt, r)``.
+* **Bias**, two banks by block parity of the output feature (the two outputs of a clock).
+* **Weight banks**: one per MAC lane ``l``.  Output block ``i = g*lanes + l`` lives in bank ``l``;
+  per layer the words run ``for g: for m in 0 .. k/2: for j in 0 .. q-1``, so the MAC reads each
+  bank at consecutive addresses.  A word is one complex weight, ``re`` in the low ``width`` bits.
+  Blocks beyond the layer's ``P`` are zero.
+* **Z buffer** (input spectra, ``z_slots`` vectors), two copies (``Z[m]`` and ``Z[k - m]``).
+* **Y banks** (output spectra, ``y_slots`` vectors), per lane, two copies (the two samples of an
+  output frame's cycle).
 """
 
 from __future__ import annotations
@@ -29,7 +38,27 @@ from .fft_fixed import FFTParams
 from .fixedpoint import pack_complex
 from .layers import conv_output_size
 
-__all__ = ["EnginePlan", "LayerPlan", "plan_engine"]
+__all__ = ["EnginePlan", "LayerPlan", "plan_engine", "weight_address", "tensor_geometry",
+           "block_interleaved"]
+
+
+def tensor_geometry(shape) -> tuple[int, int]:
+    """``(channels, pixels per channel)`` of a tensor shape: ``(C, H, W)`` or ``(n,)``."""
+    shape = tuple(shape)
+    return (shape[0], math.prod(shape[1:])) if len(shape) > 1 else (shape[0], 1)
+
+
+def block_interleaved(c: int, pix: int, pixels: int, k: int) -> tuple[int, int]:
+    """``(bank, local address)`` of element ``(c, pix)`` of a tensor with ``pixels`` per channel."""
+    lk = k.bit_length() - 1
+    local_c = ((c >> (lk + 1)) << lk) | (c & (k - 1))
+    return (c >> lk) & 1, local_c * pixels + pix
+
+
+def _bank_depth(channels: int, pixels: int, k: int) -> int:
+    """Words per bank for a tensor: the even blocks of ``k`` channels, ``pixels`` each."""
+    blocks = -(-channels // k)
+    return max(1, -(-blocks // 2) * k * pixels)
 
 
 @dataclass
@@ -38,6 +67,8 @@ class LayerPlan:
 
     index: int
     conv: int
+    gather: int         # the reader goes through the patch table (conv, fc after conv)
+    fast: int           # a pair's four reads fit one cycle's ports (see reader_steps)
     relu: int
     pool: int
     n: int              # input features (patch length for conv)
@@ -56,14 +87,14 @@ class LayerPlan:
     pad: int
     pool_h: int
     pool_w: int
-    out_stride: int     # address step between output channels
+    out_stride: int     # pixels per output channel (the output tensor's S)
     in_size: int
     out_size: int
     acc_shift: int
     out_shift: int
-    wbase: int
-    bbase: int
-    tbase: int
+    wbase: int          # first word of the layer in each weight bank
+    bbase: int          # first local word of the layer in each bias bank
+    tbase: int          # first entry of the layer in each patch-table bank
 
 
 @dataclass
@@ -74,10 +105,15 @@ class EnginePlan:
     fft: FFTParams
     layers: list
     weight_banks: list          # lanes lists of packed words
-    bias: list                  # ints
-    patch_table: list           # (offset, ky, kx)
-    act_depth: int
+    bias_banks: list            # 2 lists of ints (block parity of the output feature)
+    table_banks: list           # 4 lists of (offset, bank, ky, kx), bank 2j + par of a column
+    act_bank_depth: int         # words per bank of an activation buffer
     q_max: int
+    in_geometry: tuple          # (channels, pixels) of the network's input
+    out_geometry: tuple         # (channels, pixels) of the last layer's output
+    z_slots: int = 4
+    y_slots: int = 2
+    act_replicas: int = 2
 
     @property
     def bins(self) -> int:
@@ -110,21 +146,48 @@ class EnginePlan:
     @property
     def multipliers(self) -> dict:
         """Complex multipliers instantiated: FFT butterflies and MAC lanes (4 real each)."""
-        return {"fft": self.fft.p * self.fft.d, "mac": self.lanes,
-                "total": self.fft.p * self.fft.d + self.lanes}
+        return {"fft": self.fft.multipliers, "mac": self.lanes,
+                "total": self.fft.multipliers + self.lanes}
+
+    def reader_steps(self, lp: LayerPlan) -> int:
+        """Cycles the reader spends on a pair of input samples: the activation reads it needs
+        (4) over those one cycle allows.  When every column's bank is its block parity (a
+        vector; a 1x1 convolution, such as a batch run as pixels) that is a copy per sample and
+        a bank per block parity; otherwise (through the patch table, banks arbitrary) a copy per
+        block parity."""
+        per_cycle = self.act_replicas * (2 if lp.fast else 1)
+        return 4 // per_cycle
+
+    @property
+    def output_steps(self) -> int:
+        """Cycles per pair of output-frame samples: one with two lanes or more (the two blocks
+        of a frame in different Y banks), two with one lane."""
+        return 1 if self.lanes > 1 else 2
 
     @property
     def memories(self) -> dict:
-        """The engine's memories: ``count`` x ``depth`` words of ``bits`` (logical sizes, before
-        any mapping to a device's block RAM)."""
-        w = self.width
-        return {"activation_buffers": {"count": 2, "depth": self.act_depth, "bits": w},
+        """The engine's memories: ``count`` x ``depth`` words of ``bits``, each with one write
+        and one read port (banks and copies counted)."""
+        w, r = self.width, self.act_replicas
+        tbits = self.table_bits
+        return {"activation_buffers": {"count": 2 * 2 * r, "depth": self.act_bank_depth,
+                                       "bits": w},
                 "weight_banks": {"count": self.lanes, "depth": self.bank_depth, "bits": 2 * w},
-                "z_buffer": {"count": 1, "depth": self.zbuf_depth,
+                "z_buffer": {"count": 2, "depth": self.z_slots * self.zbuf_depth,
                              "bits": 2 * w * self.fft.lanes},
-                "y_banks": {"count": self.lanes, "depth": self.ybuf_depth, "bits": 2 * w},
-                "bias": {"count": 1, "depth": len(self.bias), "bits": w},
-                "patch_table": {"count": 1, "depth": len(self.patch_table)}}
+                "y_banks": {"count": 2 * self.lanes, "depth": self.y_slots * self.ybuf_depth,
+                            "bits": 2 * w},
+                "bias": {"count": 2, "depth": max(len(b) for b in self.bias_banks), "bits": w},
+                "patch_table": {"count": 4, "depth": max(len(t) for t in self.table_banks),
+                                "bits": sum(tbits)}}
+
+    @property
+    def table_bits(self) -> tuple[int, int]:
+        """Bits of a patch-table entry's offset and of each of ``ky``, ``kx``."""
+        entries = [e for bank in self.table_banks for e in bank]
+        ow = max(1, max(t[0] for t in entries).bit_length())
+        kb = max(1, max(max(t[2], t[3]) for t in entries).bit_length())
+        return ow, kb
 
     def layer_work(self, lp: LayerPlan) -> dict:
         """Complex multiplications of one layer (all vectors): butterflies and CMACs."""
@@ -138,46 +201,84 @@ class EnginePlan:
         return (w["butterflies"] + w["cmacs"]) / self.multipliers["total"]
 
 
+def _split_by_block(values: list, k: int) -> list[list]:
+    """``values`` indexed by feature into the two block-interleaved banks (padded with 0)."""
+    banks = [[], []]
+    for o, v in enumerate(values):
+        b, local = block_interleaved(o, 0, 1, k)
+        while len(banks[b]) <= local:
+            banks[b].append(0)
+        banks[b][local] = v
+    return banks
+
+
 def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2,
-                pipeline: int = 0) -> EnginePlan:
-    """Lay ``qnet`` out for an engine with FFT parameters ``p``, ``d`` and ``lanes`` MAC lanes.
+                pipeline: int = 0, z_slots: int = 4, y_slots: int = 2,
+                act_replicas: int = 2) -> EnginePlan:
+    """Lay ``qnet`` out for an engine with FFT parameters ``p``, ``d``, ``pipeline``, ``lanes``
+    MAC lanes, ``z_slots`` and ``y_slots`` vectors of input and output spectra and
+    ``act_replicas`` copies of each activation bank.
 
     Raises ValueError for parameters the engine cannot be built with.
     """
-    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 2 or lanes & (lanes - 1):
-        raise ValueError(f"lanes must be a power of two of at least 2, not {lanes!r}")
-    fft = qnet.fft_params(p=p, d=d, pipeline=pipeline)
+    for name, value, low in (("lanes", lanes, 1), ("z_slots", z_slots, 2),
+                             ("y_slots", y_slots, 2)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low \
+                or value & (value - 1):
+            raise ValueError(f"{name} must be a power of two of at least {low}, not {value!r}")
+    if act_replicas not in (1, 2):
+        raise ValueError(f"act_replicas must be 1 or 2, not {act_replicas!r}")
     k, w = qnet.k, qnet.width
+    if k < 4:
+        raise ValueError(f"the layer engine needs a block size k of at least 4, not {k}")
+    fft = qnet.fft_params(p=p, d=d, pipeline=pipeline)
+    if fft.radix22:
+        raise ValueError("the layer engine needs an FFT engine with 2p samples per clock")
     bins = k // 2 + 1
     shapes = qnet.shapes()
     banks = [[] for _ in range(lanes)]
-    bias, table, plans = [], [], []
+    bias_banks, table_banks, plans = [[], []], [[], [], [], []], []
+    depth = 1
     for index, ql in enumerate(qnet.layers):
         pb, q = ql.blocks
         r_frames = -(-q // 2)
         groups = -(-pb // lanes)
         in_shape, out_shape = shapes[index], shapes[index + 1]
-        in_size = math.prod(in_shape)
-        out_size = math.prod(out_shape)
+        in_c, in_s = tensor_geometry(in_shape)
+        out_c, out_s = tensor_geometry(out_shape)
+        depth = max(depth, _bank_depth(in_c, in_s, k), _bank_depth(out_c, out_s, k))
         if ql.kind == "conv":
             _, h, wd = in_shape
             ho = conv_output_size(h, ql.kernel, ql.stride, ql.padding)
             wo = conv_output_size(wd, ql.kernel, ql.stride, ql.padding)
             vectors = ho * wo
             ph, pw = (ho // 2, wo // 2) if ql.pool == 2 else (ho, wo)
-            out_stride = ph * pw
         else:
             h = wd = ho = wo = ph = pw = 1
-            vectors, out_stride = 1, 1
-        tbase = len(table)
-        if ql.kind == "conv":
+            vectors = 1
+        gather = int(ql.kind == "conv" or in_s > 1)
+        fast = True
+        # patch table: column e = (2r + par) k + 2 rt + j  ->  bank 2j + par, entry Cat(rt, r)
+        tbase = len(table_banks[0])
+        if gather:
+            for bank in table_banks:
+                bank.extend([(0, 0, 0, 0)] * (r_frames * k // 2))
             for e in range(2 * r_frames * k):
-                if e < ql.in_features:
+                if e >= ql.in_features:
+                    continue
+                if ql.kind == "conv":
                     c, rest = divmod(e, ql.kernel * ql.kernel)
                     ky, kx = divmod(rest, ql.kernel)
-                    table.append((c * h * wd + ky * wd + kx, ky, kx))
-                else:
-                    table.append((0, 0, 0))
+                    bank, off = block_interleaved(c, ky * wd + kx, h * wd, k)
+                else:  # an fc layer on a conv output: feature e = c * S + pix
+                    c, pix = divmod(e, in_s)
+                    bank, off = block_interleaved(c, pix, in_s, k)
+                    ky = kx = 0
+                r, rest = divmod(e, 2 * k)
+                par, t = divmod(rest, k)
+                rt, j = divmod(t, 2)
+                table_banks[2 * j + par][tbase + r * (k // 2) + rt] = (off, bank, ky, kx)
+                fast &= bank == par
         wbase = len(banks[0])
         for g in range(groups):
             for lane in range(lanes):
@@ -188,21 +289,33 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
                             banks[lane].append(pack_complex(ql.wq[i, j, m, 0], ql.wq[i, j, m, 1], w))
                         else:
                             banks[lane].append(0)
-        bbase = len(bias)
-        bias.extend(int(b) for b in ql.bias_q)
+        bbase = len(bias_banks[0])
+        split = _split_by_block([int(b) for b in ql.bias_q], k)
+        span = -(-pb // 2) * k
+        for b in range(2):
+            bias_banks[b].extend(split[b] + [0] * (span - len(split[b])))
         plans.append(LayerPlan(
-            index=index, conv=int(ql.kind == "conv"), relu=int(ql.activation == "relu"),
-            pool=int(ql.pool == 2), n=ql.in_features, m=ql.out_features, q=q, pb=pb,
-            frames_in=r_frames, frames_out=-(-pb // 2), groups=groups, vectors=vectors,
-            in_h=h, in_w=wd, out_h=ho, out_w=wo, stride=ql.stride if ql.kind == "conv" else 1,
+            index=index, conv=int(ql.kind == "conv"), gather=gather, fast=int(fast),
+            relu=int(ql.activation == "relu"), pool=int(ql.pool == 2), n=ql.in_features,
+            m=ql.out_features, q=q, pb=pb, frames_in=r_frames, frames_out=-(-pb // 2),
+            groups=groups, vectors=vectors, in_h=h, in_w=wd, out_h=ho, out_w=wo,
+            stride=ql.stride if ql.kind == "conv" else 1,
             pad=ql.padding if ql.kind == "conv" else 0, pool_h=ph, pool_w=pw,
-            out_stride=out_stride, in_size=in_size, out_size=out_size,
+            out_stride=out_s, in_size=math.prod(in_shape), out_size=math.prod(out_shape),
             acc_shift=ql.acc_shift, out_shift=ql.out_shift, wbase=wbase, bbase=bbase,
             tbase=tbase))
-    act_depth = max(max(l.in_size, l.out_size) for l in plans)
+    for bank in table_banks:
+        if not bank:
+            bank.append((0, 0, 0, 0))
+    for bank in bias_banks:
+        if not bank:
+            bank.append(0)
     return EnginePlan(k=k, width=w, lanes=lanes, fft=fft, layers=plans, weight_banks=banks,
-                      bias=bias, patch_table=table or [(0, 0, 0)], act_depth=act_depth,
-                      q_max=max(l.q for l in plans))
+                      bias_banks=bias_banks, table_banks=table_banks, act_bank_depth=depth,
+                      q_max=max(l.q for l in plans),
+                      in_geometry=tensor_geometry(shapes[0]),
+                      out_geometry=tensor_geometry(shapes[-1]), z_slots=z_slots,
+                      y_slots=y_slots, act_replicas=act_replicas)
 
 
 def weight_address(plan: EnginePlan, layer: int, i: int, j: int, m: int) -> tuple[int, int]:

@@ -29,9 +29,10 @@ class MACLanes(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = 4``: ``y_valid`` rises 4 cycles after the ``last`` term is at the inputs
-    (separation register, two multiplier stages, accumulator).  ``lanes`` complex multipliers (4 real ``width x width``
-    products each), ``lanes`` accumulators of ``acc_width`` bits.
+    ``delay = 4 + pipeline``: ``y_valid`` rises that many cycles after the ``last`` term is at
+    the inputs (separation register, the multiplier's ``2 + pipeline`` stages, accumulator).
+    ``lanes`` complex multipliers (4 real ``width x width`` products each; on ECP5 MULT18X18D
+    with their registers, ``pipeline = 2``), ``lanes`` accumulators of ``acc_width`` bits.
 
     Members
     -------
@@ -44,9 +45,9 @@ class MACLanes(wiring.Component):
     sep_clipped : Out(1)  a separated component saturated this cycle
     """
 
-    delay = 4
-
-    def __init__(self, plan: EnginePlan, tag_width: int):
+    def __init__(self, plan: EnginePlan, tag_width: int, tech: str = "generic"):
+        self._tech = tech
+        self._pipeline = 2 if tech == "ecp5" else 0
         self._w = plan.width
         self._lanes = plan.lanes
         self._acc = plan.acc_width
@@ -65,6 +66,10 @@ class MACLanes(wiring.Component):
             "sep_clipped": Out(1),
         })
 
+    @property
+    def delay(self) -> int:
+        return 4 + self._pipeline
+
     def elaborate(self, platform):
         m = Module()
         w, lanes = self._w, self._lanes
@@ -77,14 +82,15 @@ class MACLanes(wiring.Component):
         x = Signal(complex_layout(w))
         wr = Signal(data.ArrayLayout(complex_layout(w), lanes))
         ctrl = data.StructLayout({"valid": 1, "first": 1, "last": 1, "tag": self._tag_width})
-        c2, c3, c4 = (Signal(ctrl, name=f"ctrl{s}") for s in (2, 3, 4))
+        stages = [Signal(ctrl, name=f"ctrl{s}") for s in range(2, 5 + self._pipeline)]
+        c2, c4 = stages[0], stages[-1]
         m.d.sync += [x.re.eq(x_re), x.im.eq(x_im), wr.eq(self.w),
                      c2.valid.eq(self.valid), c2.first.eq(self.first), c2.last.eq(self.last),
-                     c2.tag.eq(self.tag), c3.eq(c2), c4.eq(c3),
-                     self.sep_clipped.eq(self.valid & (c_re | c_im))]
+                     c2.tag.eq(self.tag), self.sep_clipped.eq(self.valid & (c_re | c_im))]
+        m.d.sync += [b.eq(a) for a, b in zip(stages, stages[1:])]
         acc_shape = signed(self._acc)
         for lane in range(lanes):
-            cm = ComplexMultiplier(w, w)
+            cm = ComplexMultiplier(w, w, self._pipeline, self._tech)
             m.submodules[f"cmul{lane}"] = cm
             m.d.comb += [cm.en.eq(1), cm.a.eq(x), cm.b.eq(wr[lane])]
             acc_re, acc_im = Signal(acc_shape, name=f"acc_re{lane}"), Signal(acc_shape, name=f"acc_im{lane}")

@@ -25,8 +25,12 @@ def plan_digest(plan: EnginePlan) -> str:
         h.update(json.dumps(vars(lp), sort_keys=True).encode())
     for bank in plan.weight_banks:
         h.update(np.asarray(bank, dtype=np.int64).tobytes())
-    h.update(np.asarray(plan.bias, dtype=np.int64).tobytes())
-    h.update(json.dumps([plan.k, plan.width, plan.lanes, repr(plan.fft)]).encode())
+    for bank in plan.bias_banks:
+        h.update(np.asarray(bank, dtype=np.int64).tobytes())
+    for bank in plan.table_banks:
+        h.update(json.dumps(bank).encode())
+    h.update(json.dumps([plan.k, plan.width, plan.lanes, repr(plan.fft), plan.z_slots,
+                         plan.y_slots, plan.act_replicas, plan.act_bank_depth]).encode())
     return h.hexdigest()[:12]
 
 

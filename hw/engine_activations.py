@@ -1,0 +1,138 @@
+"""The layer engine's two activation buffers: block-interleaved banks of one-port-each memories."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.engine_plan import EnginePlan
+
+from .ram import SimpleDualPortRAM
+from .select import select
+
+__all__ = ["ActivationBuffers", "READ_LANES"]
+
+#: Reader requests per cycle: samples t, t+1 (j) of blocks 2r, 2r+1 (par), lane 2j + par.
+READ_LANES = 4
+
+
+def _request(plan: EnginePlan) -> data.StructLayout:
+    return data.StructLayout({"en": 1, "bank": 1, "replica": range(max(2, plan.act_replicas)),
+                              "addr": range(plan.act_bank_depth)})
+
+
+class ActivationBuffers(wiring.Component):
+    """Buffer ``src`` is read by the frame reader while the other one (``dst``) is written.
+
+    Overview
+    --------
+    ::
+
+        buffer b in {0, 1}, bank n in {0, 1}, copy r < act_replicas:  SimpleDualPortRAM
+            write: the loader (buffer 0), or the post-processor's output of block parity n
+                   (buffer dst, every copy)
+            read:  b = src: the reader's request for (bank n, copy r), or the unloader (copy 0)
+                   b = dst: the post-processor's read-modify-write of pooling (copy 0)
+
+    Tensors are block-interleaved (``golden.engine_plan``): the two values the post-processor
+    writes per clock go to the two banks at the same address, and the reader's requests of one
+    cycle name distinct ``(bank, copy)`` pairs (it schedules them so), so every memory has one
+    write and one read port.
+
+    Latency and resources
+    ---------------------
+    Reads take 2 cycles (``delay``), writes 1.  ``2 * 2 * act_replicas`` memories of
+    ``act_bank_depth`` words of ``width`` bits.
+
+    Members
+    -------
+    src : In(1)
+    load_en, load_bank, load_addr, load_data : In    write into buffer 0 (every copy)
+    post_en : In(2), post_addr, post_data[2] : In   write bank n of buffer dst
+    lane[4] : In(request)        read requests into buffer src
+    lane_data[4] : Out           their words, ``delay`` cycles later
+    rmw_addr : In, rmw_data[2] : Out                 both banks of buffer dst, copy 0
+    unload_en, unload_bank, unload_addr : In, unload_data : Out   buffer src, copy 0
+    """
+
+    delay = 2
+
+    def __init__(self, plan: EnginePlan, tech: str = "generic"):
+        self._plan, self._tech = plan, tech
+        w, depth = plan.width, plan.act_bank_depth
+        word = data.ArrayLayout(w, 2)
+        super().__init__({
+            "src": In(1),
+            "load_en": In(1), "load_bank": In(1), "load_addr": In(range(depth)),
+            "load_data": In(w),
+            "post_en": In(2), "post_addr": In(range(depth)), "post_data": In(word),
+            "lane": In(data.ArrayLayout(_request(plan), READ_LANES)),
+            "lane_data": Out(data.ArrayLayout(w, READ_LANES)),
+            "rmw_addr": In(range(depth)), "rmw_data": Out(word),
+            "unload_en": In(1), "unload_bank": In(1), "unload_addr": In(range(depth)),
+            "unload_data": Out(w),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self._plan
+        R, w = plan.act_replicas, plan.width
+        mems = {}
+        for b in range(2):
+            for n in range(2):
+                for r in range(R):
+                    ram = SimpleDualPortRAM(w, plan.act_bank_depth, self._tech)
+                    m.submodules[f"act{b}_bank{n}_copy{r}"] = ram
+                    mems[b, n, r] = ram
+                    self._ports(m, ram, b, n, r)
+        # which memory each answer comes from, as the request left
+        lanes = self.lane
+        for i in range(READ_LANES):
+            sel = Signal(3, name=f"lane{i}_sel")
+            m.d.comb += sel.eq(Mux(self.src, 4, 0) | (lanes[i].bank << 1)
+                               | (lanes[i].replica if R > 1 else 0))
+            sel = self._delayed(m, sel, f"lane{i}_sel")
+            m.d.comb += self.lane_data[i].eq(self._pick(mems, sel, R))
+        src2 = self._delayed(m, self.src, "src")
+        for n in range(2):
+            m.d.comb += self.rmw_data[n].eq(Mux(src2, mems[0, n, 0].r_data, mems[1, n, 0].r_data))
+        usel = Signal(3)
+        m.d.comb += usel.eq(Mux(self.src, 4, 0) | (self.unload_bank << 1))
+        m.d.comb += self.unload_data.eq(self._pick(mems, self._delayed(m, usel, "unload_sel"), R))
+        return m
+
+    def _ports(self, m, ram, b, n, r):
+        dst = self.src != b
+        loading = self.load_en
+        m.d.comb += [
+            ram.w_en.eq((loading & (b == 0) & (self.load_bank == n)) | (self.post_en[n] & dst)),
+            ram.w_addr.eq(Mux(loading, self.load_addr, self.post_addr)),
+            ram.w_data.eq(Mux(loading, self.load_data, self.post_data[n])),
+            ram.r_en.eq(1),
+        ]
+        # reading buffer src: the one request naming this bank and copy, or the unloader
+        hit = [self.lane[i].en & (self.lane[i].bank == n) & (self.lane[i].replica == r)
+               if self._plan.act_replicas > 1 else self.lane[i].en & (self.lane[i].bank == n)
+               for i in range(READ_LANES)]
+        addr = self.rmw_addr if r == 0 else self.lane[0].addr
+        src_addr = self.lane[READ_LANES - 1].addr
+        for i in reversed(range(READ_LANES)):
+            src_addr = Mux(hit[i], self.lane[i].addr, src_addr)
+        if r == 0:
+            src_addr = Mux(self.unload_en & (self.unload_bank == n), self.unload_addr, src_addr)
+        m.d.comb += ram.r_addr.eq(Mux(dst, addr, src_addr))
+
+    def _delayed(self, m, value, name):
+        for i in range(self.delay):
+            reg = Signal.like(value, name=f"{name}_d{i}")
+            m.d.sync += reg.eq(value)
+            value = reg
+        return value
+
+    @staticmethod
+    def _pick(mems, sel, replicas):
+        """The word of memory ``(sel[2], sel[1], sel[0])`` (buffer, bank, copy)."""
+        words = [mems[b, n, min(r, replicas - 1)].r_data
+                 for b in range(2) for n in range(2) for r in range(2)]
+        return select(words, sel)

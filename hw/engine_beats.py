@@ -1,0 +1,164 @@
+"""Between the layer engine and its FFT engine: pairs of samples into FFT beats (the packer), and
+inverse FFT beats into two values per clock (the serializer)."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.fft_fixed import FFTParams
+
+from .engine_reader import pair_layout
+from .fft_engine import input_payload
+from .fixed import complex_layout
+from .select import select
+
+__all__ = ["BeatPacker", "Serializer", "value_pair_layout"]
+
+
+class BeatPacker(wiring.Component):
+    """Pairs of samples (at most one per clock, never refused) into beats of ``2p`` samples.
+
+    Overview
+    --------
+    Pairs wait in a FIFO of ``depth`` entries; ``issue_ok`` tells the producer that ``room``
+    more pairs fit (the producer's pipeline depth).  A beat is complete after ``p`` pairs; a
+    beat leaves and the next beat's first pair arrives in the same cycle, so the packer passes
+    two samples per clock.  Whole frames arrive in order, so a beat's direction is its samples'.
+
+    Latency and resources
+    ---------------------
+    At least 2 cycles from a pair to its beat.  A FIFO of ``depth`` x ``4 width + 1`` bits and a
+    beat register.
+
+    Members
+    -------
+    pair_valid : In(1), pair : In(pair_layout(width))
+    issue_ok : Out(1)
+    o : Out(stream of the FFT engine's input payload)
+    """
+
+    def __init__(self, fft: FFTParams, width: int, room: int):
+        self._fft, self._width, self._room = fft, width, room
+        self._depth = 1 << (room + 3).bit_length()
+        super().__init__({"pair_valid": In(1), "pair": In(pair_layout(width)),
+                          "issue_ok": Out(1), "o": Out(stream.Signature(input_payload(fft)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        W, fp = self._width, self._fft
+        pairs, beats = fp.lanes // 2, fp.beats
+        m.submodules.fifo = sf = fifo.SyncFIFOBuffered(width=4 * W + 1, depth=self._depth)
+        m.d.comb += [sf.w_en.eq(self.pair_valid), sf.w_data.eq(self.pair.as_value()),
+                     self.issue_ok.eq(sf.w_level <= self._depth - self._room - 1)]
+        cw = complex_layout(W)
+        beat = Signal(data.ArrayLayout(cw, fp.lanes))
+        inv = Signal()
+        nfill = Signal(range(pairs + 1))
+        bcount = Signal(range(beats))
+        m.d.comb += [self.o.valid.eq(nfill == pairs), self.o.payload.data.eq(beat),
+                     self.o.payload.inverse.eq(inv),
+                     self.o.payload.last.eq(bcount == beats - 1)]
+        send = self.o.valid & self.o.ready
+        take = sf.r_rdy & ((nfill != pairs) | send)
+        entry = data.View(pair_layout(W), sf.r_data)
+        slot = Mux(send, 0, nfill)
+        with m.If(send):
+            m.d.sync += [nfill.eq(0), bcount.eq(Mux(bcount == beats - 1, 0, bcount + 1))]
+        with m.If(take):
+            m.d.comb += sf.r_en.eq(1)
+            m.d.sync += [nfill.eq(Mux(send, 1, nfill + 1)), inv.eq(entry.inverse)]
+            with m.Switch(slot):
+                for lane in range(pairs):
+                    with m.Case(lane):
+                        m.d.sync += [beat[2 * lane].eq(entry.x[0]),
+                                     beat[2 * lane + 1].eq(entry.x[1])]
+        return m
+
+
+def value_pair_layout(width: int, positions: int, frames: int) -> data.StructLayout:
+    """Two values of one IFFT sample: block ``2s`` (``re``) and ``2s + 1`` (``im``) of output
+    frame ``s`` at sample ``t``, with the frame's end and the vector's end."""
+    return data.StructLayout({"y": data.ArrayLayout(signed(width), 2), "t": range(positions),
+                              "s": range(frames), "vector_end": 1})
+
+
+class Serializer(wiring.Component):
+    """Inverse FFT beats into one sample per clock: its two values (blocks ``2s`` and ``2s+1``).
+
+    Overview
+    --------
+    The FFT engine's inverse beats wait in a FIFO of ``frames`` frames, so that its output,
+    shared with the forward frames, keeps moving at one beat per clock while the
+    post-processing takes ``2p`` cycles per beat.  Each sample leaves with its position: sample
+    ``t`` of the vector's output frame ``s``; ``vector_end`` marks a vector's last sample.
+
+    Latency and resources
+    ---------------------
+    2 cycles from a beat to its first sample when the FIFO is empty.  A FIFO of
+    ``frames * k/2p`` beats.
+
+    Members
+    -------
+    clear : In(1)     a new layer (positions restart)
+    frames_out : In   output frames per vector (the layer's descriptor)
+    i : In(stream of inverse beats: data, last)
+    valid : Out(1), o : Out(value_pair_layout)
+    busy : Out(1)     a beat is held or waiting
+    """
+
+    def __init__(self, fft: FFTParams, width: int, frames: int, max_frames: int):
+        self._fft, self._width, self._frames = fft, width, frames
+        self._max_frames = max_frames
+        cw = complex_layout(width)
+        beat = data.StructLayout({"data": data.ArrayLayout(cw, fft.lanes), "last": 1})
+        super().__init__({"clear": In(1), "frames_out": In(range(max_frames + 1)),
+                          "i": In(stream.Signature(beat)), "valid": Out(1),
+                          "o": Out(value_pair_layout(width, fft.k, max_frames + 1)),
+                          "busy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        fp, W = self._fft, self._width
+        lanes, beats = fp.lanes, fp.beats
+        cw = complex_layout(W)
+        beat_layout = data.StructLayout({"data": data.ArrayLayout(cw, lanes), "last": 1})
+        m.submodules.fifo = ff = fifo.SyncFIFOBuffered(width=beat_layout.size,
+                                                       depth=self._frames * beats)
+        m.d.comb += [ff.w_en.eq(self.i.valid), ff.w_data.eq(self.i.payload.as_value()),
+                     self.i.ready.eq(ff.w_rdy)]
+        held = Signal(data.ArrayLayout(cw, lanes))
+        u = Signal(range(lanes))       # lane being emitted
+        b = Signal(range(beats))       # beat index of the held beat
+        ob = Signal(range(beats))      # beat counter of the incoming frames
+        holding, held_last = Signal(), Signal()
+        s = Signal(range(self._max_frames + 1))
+        take = ff.r_rdy & (~holding | (u == lanes - 1)) & ~self.clear
+        entry = data.View(beat_layout, ff.r_data)
+        m.d.comb += ff.r_en.eq(take)
+        vector_end = Signal()
+        m.d.comb += vector_end.eq(holding & (u == lanes - 1) & held_last
+                                  & (s == self.frames_out - 1))
+        with m.If(self.clear):
+            m.d.sync += [holding.eq(0), s.eq(0), ob.eq(0)]
+        with m.Else():
+            with m.If(holding):
+                m.d.sync += u.eq(u + 1)
+                with m.If(u == lanes - 1):
+                    m.d.sync += holding.eq(0)
+                    with m.If(held_last):
+                        m.d.sync += s.eq(Mux(s == self.frames_out - 1, 0, s + 1))
+            with m.If(take):  # the next beat enters as the last sample of this one leaves
+                m.d.sync += [held.eq(entry.data), u.eq(0), b.eq(ob), holding.eq(1),
+                             held_last.eq(entry.last), ob.eq(Mux(entry.last, 0, ob + 1))]
+        lb = (lanes - 1).bit_length()
+        m.d.comb += [
+            self.valid.eq(holding & ~self.clear),
+            self.o.y[0].eq(select([held[l].re for l in range(lanes)], u)),
+            self.o.y[1].eq(select([held[l].im for l in range(lanes)], u)),
+            self.o.t.eq(Cat(u[:lb], b) if lb else b),
+            self.o.s.eq(s), self.o.vector_end.eq(vector_end),
+            self.busy.eq(holding | ff.r_rdy),
+        ]
+        return m

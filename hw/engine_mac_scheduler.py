@@ -1,0 +1,189 @@
+"""The layer engine's MAC scheduler: the terms of a vector's frequency-domain products, from its
+Z slot through the MAC lanes into its Y slot."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.engine_plan import EnginePlan
+
+from .engine_mac import MACLanes
+from .engine_sequencer import descriptor_layout
+from .fixed import complex_layout
+from .ram import SimpleDualPortRAM
+from .select import select
+
+__all__ = ["MACScheduler", "weight_payload"]
+
+
+def _bits(n: int) -> int:
+    return max(1, int(n).bit_length())
+
+
+def weight_payload(plan: EnginePlan) -> data.StructLayout:
+    """A run-time weight write: lane (bank), word address, complex weight (``re`` low)."""
+    return data.StructLayout({"lane": _bits(plan.lanes - 1), "addr": _bits(plan.bank_depth - 1),
+                              "data": 2 * plan.width})
+
+
+class MACScheduler(wiring.Component):
+    """One vector at a time: ``groups`` passes of ``lanes`` output blocks over the ``k/2 + 1``
+    bins and the ``q`` input blocks, one term per clock.
+
+    Overview
+    --------
+    ::
+
+        counters (g, m, j) -> Z buffer: Z[m], Z[k - m] of frame j/2 ---+-> MAC lanes -> Y banks
+                           -> weight banks (one per lane, consecutive) -+    (slot of the vector)
+
+    A vector starts when its Z slot is full and its Y slot free (taking the one, claiming the
+    other) and follows the previous one without a gap; the Z slot is released with its last
+    read, the Y slot filled when its last spectrum word is written.  Each term carries the
+    Y address its accumulation ends at.  The weight banks have a write port (``w``, between
+    samples) for reloading.
+
+    Latency and resources
+    ---------------------
+    ``2 + MACLanes.delay`` cycles from a term to its Y word (memories, lanes).  ``lanes`` weight
+    banks of ``bank_depth`` words, the MAC lanes.
+
+    Members
+    -------
+    desc, layer_start, running : In
+    z_full, y_free : In; z_take, z_release, y_claim, y_fill : Out with ``*_slot``
+    z_addr : Out(2 addresses), z_data : In(2 beats)     the Z buffer's two copies
+    y_en, y_addr : Out, y_data : Out(lanes words)       the Y banks' write port
+    w : In(stream of weight_payload)   accepted while ``w_enable``
+    w_enable : In(1)
+    clipped : Out(range(lanes + 1))    requantized spectrum components clipped this cycle
+    """
+
+    def __init__(self, plan: EnginePlan, tech: str = "generic"):
+        self._plan, self._tech = plan, tech
+        W, zs, ys = plan.width, plan.z_slots, plan.y_slots
+        zd, yd = zs * plan.zbuf_depth, ys * plan.ybuf_depth
+        beat = 2 * W * plan.fft.lanes
+        self._mg_width = _bits(max(lp.groups for lp in plan.layers))
+        self._lanes_impl = MACLanes(plan, tag_width=_bits(yd - 1) + self._mg_width, tech=tech)
+        super().__init__({
+            "desc": In(descriptor_layout(plan)), "layer_start": In(1), "running": In(1),
+            "z_full": In(zs), "y_free": In(ys),
+            "z_take": Out(1), "z_take_slot": Out(range(zs)),
+            "z_release": Out(1), "z_release_slot": Out(range(zs)),
+            "y_claim": Out(1), "y_claim_slot": Out(range(ys)),
+            "y_fill": Out(1), "y_fill_slot": Out(range(ys)),
+            "z_addr": Out(data.ArrayLayout(range(zd), 2)),
+            "z_data": In(data.ArrayLayout(beat, 2)),
+            "y_en": Out(1), "y_addr": Out(range(yd)),
+            "y_data": Out(data.ArrayLayout(2 * W, plan.lanes)),
+            "w": In(stream.Signature(weight_payload(plan))), "w_enable": In(1),
+            "clipped": Out(range(plan.lanes + 1)),
+        })
+
+    @property
+    def delay(self) -> int:
+        return 2 + self._lanes_impl.delay
+
+    def elaborate(self, platform):
+        m = Module()
+        plan, d = self._plan, self.desc
+        W, k, P = plan.width, plan.k, plan.lanes
+        ZS, YS = plan.z_slots, plan.y_slots
+        bins, beats = plan.bins, plan.fft.beats
+        zd, yd = plan.zbuf_depth, plan.ybuf_depth
+        lanes2p = plan.fft.lanes
+        l2p = lanes2p.bit_length() - 1
+        cw = complex_layout(W)
+        ybits = _bits(YS * yd - 1)
+        vbits = range(max(lp.vectors for lp in plan.layers) + 1)
+        m.submodules.lanes = mac = self._lanes_impl
+
+        # ---- weight banks ------------------------------------------------------------------
+        wbanks = []
+        for lane in range(P):
+            ram = SimpleDualPortRAM(2 * W, plan.bank_depth, self._tech,
+                                    init=plan.weight_banks[lane] or [0])
+            m.submodules[f"wbank{lane}"] = ram
+            wbanks.append(ram)
+        m.d.comb += self.w.ready.eq(self.w_enable)
+        for lane, ram in enumerate(wbanks):
+            m.d.comb += [ram.w_addr.eq(self.w.payload.addr), ram.w_data.eq(self.w.payload.data),
+                         ram.w_en.eq(self.w.valid & self.w.ready
+                                     & ((self.w.payload.lane == lane) if P > 1 else 1))]
+
+        # ---- term counters: vector b_vec, group mg, bin mm, input block mj ---------------------
+        mg = Signal(self._mg_width)
+        mm = Signal(range(bins))
+        mj = Signal(range(plan.q_max))
+        wa = Signal(range(plan.bank_depth + 1))
+        b_vec = Signal(vbits)
+        run = Signal()
+        bz, by = b_vec % ZS, b_vec % YS
+        start = self.running & ~run & (b_vec < d.vectors) & self.z_full.bit_select(bz, 1) & \
+            self.y_free.bit_select(by, 1)
+        end = run & (mj == d.q - 1) & (mm == bins - 1) & (mg == d.groups - 1)
+        with m.If(self.layer_start):
+            m.d.sync += [b_vec.eq(0), run.eq(0)]
+        with m.Elif(start):
+            m.d.sync += [run.eq(1), mg.eq(0), mm.eq(0), mj.eq(0), wa.eq(d.wbase)]
+        with m.Elif(run):
+            m.d.sync += [mj.eq(mj + 1), wa.eq(wa + 1)]
+            with m.If(mj == d.q - 1):
+                m.d.sync += [mj.eq(0), mm.eq(mm + 1)]
+                with m.If(mm == bins - 1):
+                    m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
+            with m.If(end):
+                m.d.sync += [run.eq(0), b_vec.eq(b_vec + 1)]
+        m.d.comb += [self.z_take.eq(start), self.z_take_slot.eq(bz),
+                     self.z_release.eq(end), self.z_release_slot.eq(bz),  # its last Z reads now
+                     self.y_claim.eq(start), self.y_claim_slot.eq(by)]
+
+        # ---- reads: Z[m] and Z[k - m] of frame j/2, one weight per lane ------------------------
+        rz = mj >> 1
+        mn = (k - mm) & (k - 1)
+        m.d.comb += [self.z_addr[0].eq(bz * zd + rz * beats + (mm >> l2p)),
+                     self.z_addr[1].eq(bz * zd + rz * beats + (mn >> l2p))]
+        for ram in wbanks:
+            m.d.comb += [ram.r_addr.eq(wa), ram.r_en.eq(1)]
+        term = data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
+                                  "lm": max(1, l2p), "ln": max(1, l2p),
+                                  "tag": ybits + len(mg)})
+        t0 = Signal(term)
+        m.d.comb += [t0.valid.eq(run), t0.first.eq(mj == 0), t0.last.eq(mj == d.q - 1),
+                     t0.odd.eq(mj[0]), t0.lm.eq(mm), t0.ln.eq(mn),
+                     t0.tag.eq(Cat((by * yd + mg * bins + mm)[:ybits], mg))]
+        t1, t2 = Signal(term, name="term1"), Signal(term, name="term2")  # the memories' delay
+        m.d.sync += [t1.eq(t0), t2.eq(t1)]
+        za = data.View(data.ArrayLayout(cw, lanes2p), self.z_data[0])
+        zb = data.View(data.ArrayLayout(cw, lanes2p), self.z_data[1])
+        m.d.comb += [
+            mac.valid.eq(t2.valid), mac.first.eq(t2.first), mac.last.eq(t2.last),
+            mac.odd.eq(t2.odd), mac.tag.eq(t2.tag), mac.acc_shift.eq(d.acc_shift),
+            mac.zm.eq(select([za[l].as_value() for l in range(lanes2p)], t2.lm[:l2p])
+                      if l2p else za[0].as_value()),
+            mac.zn.eq(select([zb[l].as_value() for l in range(lanes2p)], t2.ln[:l2p])
+                      if l2p else zb[0].as_value()),
+        ]
+        for lane, ram in enumerate(wbanks):
+            m.d.comb += [mac.w[lane].as_value().eq(ram.r_data),
+                         self.y_data[lane].eq(mac.y[lane].as_value())]
+        m.d.comb += [self.y_en.eq(mac.y_valid), self.y_addr.eq(mac.y_tag[:ybits])]
+
+        # a vector's Y slot is full once its last word is written: its end, delayed through the
+        # memories and the lanes (the next vector's terms follow right behind)
+        done = Signal(1 + len(by))
+        m.d.comb += done.eq(Cat(end, by))
+        for i in range(self.delay + 1):
+            r = Signal.like(done, name=f"y_done{i}")
+            m.d.sync += r.eq(done)
+            done = r
+        m.d.comb += [self.y_fill.eq(done[0]), self.y_fill_slot.eq(done[1:])]
+
+        # clipped spectrum components of live output blocks
+        group = mac.y_tag[ybits:]
+        live = [group * P + lane < d.pb for lane in range(P)]
+        m.d.comb += self.clipped.eq(sum(mac.clipped[l] & live[l] for l in range(P)))
+        return m

@@ -1,0 +1,139 @@
+"""The layer engine's post-processor (peripheral block, part 2): bias, ReLU, requantization and
+2x2 max pooling of each IFFT output, into the destination activation buffer."""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.engine_plan import EnginePlan
+from golden.fixedpoint import saturate as saturate_model
+
+from .engine_beats import value_pair_layout
+from .engine_sequencer import descriptor_layout
+from .fixed import round_shift_var, saturate
+from .ram import SimpleDualPortRAM
+
+__all__ = ["PostProcessor"]
+
+
+class PostProcessor(wiring.Component):
+    """Two outputs per clock (blocks ``2s`` and ``2s+1`` of one IFFT sample) into the layer's
+    output tensor.
+
+    Overview
+    --------
+    ::
+
+        y, feature o = (2s + i) k + t  -> + bias[o] -> ReLU -> round(/ 2**out_shift), saturate
+                                       -> pooling: max with the word already there -> write
+
+    Output ``i`` goes to bank ``i`` of the destination buffer (block-interleaved: both at the
+    same address ``(s k + t) * out_stride + pixel``).  With pooling the pixel is the pooled one:
+    the first of a 2x2 window writes, the other three read (read-modify-write), compare and write
+    the larger; pixels the floor of an odd size drops are not written, their saturations are
+    counted (as in the golden model).  A vector's outputs take ``frames_out * k >= 4`` cycles, so
+    a word is read again (by the next vector) only after its write, ``delay`` cycles after its
+    read.
+
+    Latency and resources
+    ---------------------
+    ``delay = 2`` cycles from a sample to its write (bias and read-modify-write read).  Two
+    bias banks, two adders, two requantizers, two comparators.
+
+    Members
+    -------
+    desc, layer_start : In
+    valid : In(1), i : In(value_pair_layout)   from the serializer
+    write_en : Out(2), write_addr, write_data[2] : Out       the destination buffer
+    rmw_addr : Out, rmw_data : In(2 words)                  its read-modify-write read
+    clipped : Out(range(3)), idle : Out(1), vectors_done : Out(range(vectors + 1))
+    """
+
+    delay = 2
+
+    def __init__(self, plan: EnginePlan, tech: str = "generic"):
+        self._plan, self._tech = plan, tech
+        W, depth = plan.width, plan.act_bank_depth
+        frames = max(max(lp.frames_in, lp.frames_out) for lp in plan.layers)
+        super().__init__({
+            "desc": In(descriptor_layout(plan)), "layer_start": In(1),
+            "valid": In(1), "i": In(value_pair_layout(W, plan.k, frames + 1)),
+            "write_en": Out(2), "write_addr": Out(range(depth)),
+            "write_data": Out(data.ArrayLayout(W, 2)),
+            "rmw_addr": Out(range(depth)), "rmw_data": In(data.ArrayLayout(W, 2)),
+            "clipped": Out(range(3)), "idle": Out(1),
+            "vectors_done": Out(range(max(lp.vectors for lp in plan.layers) + 1)),
+        })
+
+    @staticmethod
+    def model(y, bias, relu, out_shift, width):
+        """Requantized outputs of IFFT values ``y`` with ``bias`` (integers), before pooling:
+        ``(a, clipped)``."""
+        z = np.asarray(y, dtype=np.int64) + bias
+        if relu:
+            z = np.maximum(z, 0)
+        half = (1 << out_shift) >> 1
+        return saturate_model((z + half) >> out_shift, width)
+
+    def elaborate(self, platform):
+        m = Module()
+        plan, d = self._plan, self.desc
+        W, k = plan.width, plan.k
+        lk = k.bit_length() - 1
+        max_out_w = max(lp.out_w for lp in plan.layers)
+        max_out_h = max(lp.out_h for lp in plan.layers)
+        vec = self.vectors_done
+        ox, oy = Signal(range(max_out_w + 1)), Signal(range(max_out_h + 1))
+        with m.If(self.layer_start):
+            m.d.sync += [ox.eq(0), oy.eq(0), vec.eq(0)]
+        with m.Elif(self.valid & self.i.vector_end):
+            m.d.sync += vec.eq(vec + 1)
+            with m.If(ox == d.out_w - 1):
+                m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
+            with m.Else():
+                m.d.sync += ox.eq(ox + 1)
+        opix = Mux(d.pool, (oy >> 1) * d.pool_w + (ox >> 1), vec)
+        first = ~oy[0] & ~ox[0]
+        kept = (oy < (d.pool_h << 1)) & (ox < (d.pool_w << 1))
+
+        # ---- stage 0: addresses (bias, read-modify-write); the feature index of each value -----
+        local = Cat(self.i.t[:lk], self.i.s)    # the feature without its block-parity bit
+        addr = Signal(range(plan.act_bank_depth), name="post_addr")
+        m.d.comb += [addr.eq(local * d.out_stride + opix), self.rmw_addr.eq(addr)]
+        biases = []
+        for i in range(2):
+            init = [int(b) & ((1 << W) - 1) for b in plan.bias_banks[i]]
+            ram = SimpleDualPortRAM(W, len(init), self._tech, init=init)
+            m.submodules[f"bias{i}"] = ram
+            m.d.comb += [ram.r_addr.eq(d.bbase + local), ram.r_en.eq(1), ram.w_en.eq(0)]
+            biases.append(ram.r_data.as_signed())
+        stage = data.StructLayout({"valid": 1, "in": 2, "first": 1, "kept": 1,
+                                   "addr": range(plan.act_bank_depth),
+                                   "y": data.ArrayLayout(signed(W), 2)})
+        s0 = Signal(stage)
+        m.d.comb += [s0.valid.eq(self.valid), s0.first.eq(first), s0.kept.eq(kept),
+                     s0.addr.eq(addr), s0.y[0].eq(self.i.y[0]), s0.y[1].eq(self.i.y[1])]
+        for i in range(2):
+            m.d.comb += s0["in"][i].eq(self.valid & (Cat(self.i.t[:lk], i, self.i.s) < d.m))
+        s1, s2 = Signal(stage, name="post1"), Signal(stage, name="post2")
+        m.d.sync += [s1.eq(s0), s2.eq(s1)]
+        with m.If(self.layer_start):
+            m.d.sync += [s1.valid.eq(0), s2.valid.eq(0), s1["in"].eq(0), s2["in"].eq(0)]
+
+        # ---- stage 2: bias, ReLU, requantization, pooling, write ----------------------------------
+        clips = []
+        for i in range(2):
+            z = s2.y[i] + biases[i]
+            z = Mux(d.relu & z[-1], 0, z)
+            a, clip = saturate(round_shift_var(z, d.out_shift), W)
+            old = self.rmw_data[i].as_signed()
+            a_new = Mux(d.pool & ~s2.first & (old > a), old, a)
+            m.d.comb += [self.write_en[i].eq(s2["in"][i] & (s2.kept | ~d.pool)),
+                         self.write_data[i].eq(a_new)]
+            clips.append(s2["in"][i] & clip)
+        m.d.comb += [self.write_addr.eq(s2.addr), self.clipped.eq(clips[0] + clips[1]),
+                     self.idle.eq(~s1.valid & ~s2.valid)]
+        return m

@@ -1,0 +1,311 @@
+"""The layer engine's frame reader: whole frames for the FFT engine, input frames (im2col) or output
+frames (Hermitian packing), as pairs of samples."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.engine_plan import EnginePlan
+
+from .engine_activations import READ_LANES, _request
+from .engine_sequencer import descriptor_layout
+from .fixed import complex_layout
+from .ram import SimpleDualPortRAM
+from .select import select
+
+__all__ = ["FrameReader", "pair_layout"]
+
+
+def pair_layout(width: int) -> data.StructLayout:
+    """Two consecutive samples of a frame and the frame's direction (``inverse``: an output
+    frame)."""
+    return data.StructLayout({"x": data.ArrayLayout(complex_layout(width), 2), "inverse": 1})
+
+
+def _bits(n: int) -> int:
+    return max(1, int(n).bit_length())
+
+
+class FrameReader(wiring.Component):
+    """Issues the frames of a layer's vectors into the FFT engine's sample FIFO.
+
+    Overview
+    --------
+    ::
+
+        vector a (input side):  frame r = x_{2r} + i x_{2r+1}   activation reads (im2col)
+        vector c (output side): frame s = Y_{2s} + i Y_{2s+1}   Y-bank reads (Hermitian mirror)
+                 -> pair (t, t+1) of the frame -> ``pair`` (into the sample FIFO)
+
+    A frame is ``k/2`` pairs.  Whole frames are chosen one at a time, an input frame of vector
+    ``a`` when its Z slot is free (its first frame claims the slot) before an output frame of
+    vector ``c`` when its Y slot is full (taken by its first frame, released after its last
+    read), and only while the FIFO has room for everything in flight (``issue_ok``).
+
+    An input pair needs four activations: samples ``t, t+1`` (``j``) of blocks ``2r, 2r+1``
+    (``par``).  A vector's block ``2r + par`` is bank ``par`` of the block-interleaved buffer and
+    sample ``t + j`` copy ``j``, so with two copies a pair is one cycle (``fast``: also a 1x1
+    convolution through the patch table); through the patch table otherwise (conv, or fc after
+    conv: ``gather``) the banks are arbitrary and one copy serves each block parity, so a pair is
+    two cycles (four with one copy): :meth:`golden.engine_plan.EnginePlan.reader_steps`.  Out-of-image taps and columns beyond ``n`` read as zero.  An output pair reads
+    ``Y[t]`` (or ``conj Y[k - t]`` above ``k/2``) of the frame's two blocks from the Y banks' two
+    copies, one cycle with two lanes or more.
+
+    Latency and resources
+    ---------------------
+    ``delay`` cycles from a step's issue to its pair (patch table 2, activations 2, a register);
+    a step every cycle.  The patch table: four banks (a pair's four columns).
+
+    Members
+    -------
+    desc, layer_start, running : In       the layer (from the sequencer)
+    issue_ok : In(1)                       the FIFO can take ``delay + 1`` more pairs
+    z_free, y_full : In                    slot flags (:class:`hw.engine_slots.SlotTracker`)
+    z_claim, y_take, y_release : Out(1) with ``*_slot``
+    act : Out(requests), act_data : In     :class:`hw.engine_activations.ActivationBuffers`
+    y_addr : Out(2 addresses), y_data : In(lanes x 2 words)   the Y banks
+    pair_valid : Out(1), pair : Out(pair_layout)
+    """
+
+    delay = 5
+
+    def __init__(self, plan: EnginePlan, tech: str = "generic"):
+        self._plan, self._tech = plan, tech
+        W, zs, ys = plan.width, plan.z_slots, plan.y_slots
+        yd = plan.y_slots * plan.ybuf_depth
+        super().__init__({
+            "desc": In(descriptor_layout(plan)), "layer_start": In(1), "running": In(1),
+            "issue_ok": In(1),
+            "z_free": In(zs), "y_full": In(ys),
+            "z_claim": Out(1), "z_claim_slot": Out(range(zs)),
+            "y_take": Out(1), "y_take_slot": Out(range(ys)),
+            "y_release": Out(1), "y_release_slot": Out(range(ys)),
+            "act": Out(data.ArrayLayout(_request(plan), READ_LANES)),
+            "act_data": In(data.ArrayLayout(W, READ_LANES)),
+            "y_addr": Out(data.ArrayLayout(range(yd), 2)),
+            "y_data": In(data.ArrayLayout(data.ArrayLayout(2 * W, 2), plan.lanes)),
+            "pair_valid": Out(1), "pair": Out(pair_layout(W)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        plan, d = self._plan, self.desc
+        W, k, P, R = plan.width, plan.k, plan.lanes, plan.act_replicas
+        lk = k.bit_length() - 1
+        ZS, YS = plan.z_slots, plan.y_slots
+        bins, yd = plan.bins, plan.ybuf_depth
+        A = plan.act_bank_depth
+        cw = complex_layout(W)
+        layers = plan.layers
+        vbits = range(max(lp.vectors for lp in layers) + 1)
+        max_frames = max(max(lp.frames_in, lp.frames_out) for lp in layers)
+        max_out_w = max(lp.out_w for lp in layers)
+        sw = _bits(A + 2 * max(lp.pad * (lp.in_w + 1) + lp.stride * (lp.in_w + 1)
+                               for lp in layers)) + 2
+        start_layer = self.layer_start
+        nvec = d.vectors
+
+        # ---- the input side's position (vector a_vec) ---------------------------------------
+        a_vec = Signal(vbits)
+        a_ox = Signal(range(max_out_w + 1))
+        iy0, ix0, row_base = Signal(signed(sw)), Signal(signed(sw)), Signal(signed(sw))
+        a_advance = Signal()
+        with m.If(start_layer):
+            m.d.sync += [a_vec.eq(0), a_ox.eq(0), iy0.eq(-d.pad), ix0.eq(-d.pad),
+                         row_base.eq(-(d.pad * d.in_w))]
+        with m.Elif(a_advance):
+            m.d.sync += a_vec.eq(a_vec + 1)
+            with m.If(a_ox == d.out_w - 1):
+                m.d.sync += [a_ox.eq(0), ix0.eq(-d.pad), iy0.eq(iy0 + d.stride),
+                             row_base.eq(row_base + d.stride * d.in_w)]
+            with m.Else():
+                m.d.sync += [a_ox.eq(a_ox + 1), ix0.eq(ix0 + d.stride)]
+
+        # ---- arbitration per frame, input frames first ---------------------------------------
+        a_r = Signal(range(max_frames + 1))     # next input frame of vector a_vec
+        c_vec = Signal(vbits)                   # vector whose output frames are read
+        c_s = Signal(range(max_frames + 1))     # next output frame of vector c_vec
+        busy = Signal()
+        mode_r = Signal()                       # 1: output (inverse) frame
+        rf_r = Signal(range(max_frames + 1))
+        rh_r = Signal(range(YS))
+        rt_r = Signal(range(k // 2))            # pair index: samples 2*rt and 2*rt + 1
+        u_r = Signal(2)                         # step within the pair
+        a_pending = self.running & (a_vec < nvec) & (
+            self.z_free.bit_select(a_vec % ZS, 1) | (a_r != 0))
+        c_pending = self.running & (c_vec < nvec) & (
+            self.y_full.bit_select(c_vec % YS, 1) | (c_s != 0))
+        sel_c = ~a_pending & c_pending
+        start = ~busy & (a_pending | c_pending) & self.issue_ok
+        mode, rf, rh, rt, u = (Signal(name="mode"), Signal.like(rf_r, name="rf"),
+                               Signal.like(rh_r, name="rh"), Signal.like(rt_r, name="rt"),
+                               Signal.like(u_r, name="u"))
+        m.d.comb += [mode.eq(Mux(busy, mode_r, sel_c)),
+                     rf.eq(Mux(busy, rf_r, Mux(sel_c, c_s, a_r))),
+                     rh.eq(Mux(busy, rh_r, c_vec % YS)),
+                     rt.eq(Mux(busy, rt_r, 0)), u.eq(Mux(busy, u_r, 0))]
+        issue = Signal()
+        m.d.comb += issue.eq(((busy & self.issue_ok) | start) & ~start_layer)
+        in_steps = Mux(d.fast, 2 // R, 4 // R)
+        steps = Mux(mode, plan.output_steps, in_steps)
+        last_step = u == steps - 1
+        pair_end = issue & last_step
+        frame_end = pair_end & (rt == k // 2 - 1)
+        with m.If(start_layer):
+            m.d.sync += [busy.eq(0), a_r.eq(0), c_vec.eq(0), c_s.eq(0)]
+        with m.Elif(issue):
+            m.d.sync += [busy.eq(1), mode_r.eq(mode), rf_r.eq(rf), rh_r.eq(rh),
+                         u_r.eq(Mux(last_step, 0, u + 1)), rt_r.eq(rt + last_step)]
+            with m.If(frame_end):
+                m.d.sync += busy.eq(0)
+                with m.If(mode):
+                    m.d.sync += c_s.eq(c_s + 1)
+                    with m.If(c_s == d.frames_out - 1):
+                        m.d.sync += [c_s.eq(0), c_vec.eq(c_vec + 1)]
+                with m.Else():
+                    m.d.sync += a_r.eq(a_r + 1)
+                    with m.If(a_r == d.frames_in - 1):
+                        m.d.sync += a_r.eq(0)
+                        m.d.comb += a_advance.eq(1)
+        m.d.comb += [
+            self.z_claim.eq(start & ~sel_c & (a_r == 0)), self.z_claim_slot.eq(a_vec % ZS),
+            self.y_take.eq(start & sel_c & (c_s == 0)), self.y_take_slot.eq(c_vec % YS),
+            self.y_release.eq(frame_end & mode & (c_s == d.frames_out - 1)),
+            self.y_release_slot.eq(rh),
+        ]
+
+        # ---- which of the pair's four reads this step issues ---------------------------------
+        # lane 2j + par: sample 2rt + j of block 2rf + par.  Steps: 1 (all), 2 (sample j = u),
+        # 4 (lane u); the copy read: sample j (vector, two copies), block parity (table, two
+        # copies), or 0.  (Output steps use j_now: the sample of a one-lane output step.)
+        lanes_now = Signal(READ_LANES)
+        for lane in range(READ_LANES):
+            now = Mux(steps == 1, 1, Mux(steps == 2, u == (lane >> 1), u == lane))
+            m.d.comb += lanes_now[lane].eq(now)
+
+        # ---- stage 0 -> 2: patch table (gather), positions ----------------------------------
+        ow, kb = plan.table_bits
+        tl = data.StructLayout({"off": ow, "bank": 1, "ky": kb, "kx": kb})
+        tables = []
+        for lane in range(READ_LANES):
+            init = [e[0] | (e[1] << ow) | (e[2] << (ow + 1)) | (e[3] << (ow + 1 + kb))
+                    for e in plan.table_banks[lane]]
+            rom = SimpleDualPortRAM(tl.size, len(init), self._tech, init=init)
+            m.submodules[f"patch_table{lane}"] = rom
+            m.d.comb += [rom.r_addr.eq(d.tbase + Cat(rt, rf)), rom.r_en.eq(1), rom.w_en.eq(0)]
+            tables.append(rom)
+        # the sample of a one-lane output step
+        j_now = Signal(name="j_now")
+        m.d.comb += j_now.eq(Mux(steps == 1, 0, Mux(steps == 2, u[0], u[1])))
+
+        def delayed(value, n, name):
+            for i in range(n):
+                r = Signal.like(value, name=f"{name}_d{i}")
+                m.d.sync += r.eq(value)
+                value = r
+            return value
+
+        # control and positions travel with the step: stage 2 (table and Y data), stage 4
+        # (activation data)
+        ctl0 = Cat(issue, mode, pair_end, lanes_now, j_now, rf, rt)
+        ctl2 = delayed(ctl0, 2, "rd_ctl")
+        pos2 = delayed(Cat(iy0, ix0, row_base + ix0), 2, "rd_pos")
+        iy0_2, ix0_2, pix_2 = (pos2[:sw].as_signed(), pos2[sw:2 * sw].as_signed(),
+                               pos2[2 * sw:].as_signed())
+        v2, mode2, end2 = ctl2[0], ctl2[1], ctl2[2]
+        lanes2 = ctl2[3:3 + READ_LANES]
+        j2 = ctl2[3 + READ_LANES]
+        rf2 = ctl2[4 + READ_LANES:4 + READ_LANES + len(rf)]
+        rt2 = ctl2[4 + READ_LANES + len(rf):]
+
+        # ---- stage 2: activation requests ----------------------------------------------------
+        ok2 = []
+        for lane in range(READ_LANES):
+            j, par = lane >> 1, lane & 1
+            t = Cat(Const(j, 1), rt2)
+            e = Cat(t, Const(par, 1), rf2)  # the column
+            ent = data.View(tl, tables[lane].r_data)
+            iy = iy0_2 + ent.ky
+            ix = ix0_2 + ent.kx
+            inb = (iy >= 0) & (iy < d.in_h) & (ix >= 0) & (ix < d.in_w)
+            req = self.act[lane]
+            m.d.comb += [
+                req.en.eq(v2 & ~mode2 & lanes2[lane]),
+                # a vector: bank = block parity, address = the column without that bit
+                req.bank.eq(Mux(d.gather, ent.bank, par)),
+                req.addr.eq(Mux(d.gather, pix_2 + ent.off, Cat(t, rf2))),
+                req.replica.eq(0 if R == 1 else Mux(d.fast, j, par)),
+            ]
+            ok2.append((e < d.n) & (inb | ~d.gather))
+
+        # ---- output frames: Y data at stage 2, packed into a register (stage 3) ----------------
+        zc = Signal(data.ArrayLayout(cw, 2), name="packed")
+        ypack = delayed(Cat(lane_a_of(rf, P), mirror_of(m, self, rf, rt, rh, j_now, plan),
+                            Cat(Const(1, 1), rf) < d.pb), 2, "rd_ypack")
+        lb = max(1, (P - 1).bit_length())
+        lane_a2, mirror2, b_ok2 = ypack[:lb], ypack[lb:lb + 2], ypack[lb + 2]
+        for j in range(2):
+            if P > 1:
+                ya = data.View(cw, select([self.y_data[l][j] for l in range(P)], lane_a2))
+                yb = data.View(cw, select([self.y_data[l][j] for l in range(P)], lane_a2 + 1))
+            else:  # one lane: copy 0 holds block 2s, copy 1 block 2s + 1, of the step's sample
+                ya, yb = data.View(cw, self.y_data[0][0]), data.View(cw, self.y_data[0][1])
+            yb_re, yb_im = Mux(b_ok2, yb.re, 0), Mux(b_ok2, yb.im, 0)
+            mir = mirror2[j]
+            m.d.sync += [zc[j].re.eq(Mux(mir, ya.re + yb_im, ya.re - yb_im)),
+                         zc[j].im.eq(Mux(mir, yb_re - ya.im, ya.im + yb_re))]
+        zc4 = delayed(zc.as_value(), 1, "rd_zc")
+
+        # ---- stage 4: the pair is assembled in a register and leaves with its last step --------
+        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2, "rd_ctl4")
+        v4, mode4, end4 = ctl4[0], ctl4[1], ctl4[2]
+        lanes4 = ctl4[3:3 + READ_LANES]
+        j4 = ctl4[3 + READ_LANES]
+        ok4 = ctl4[4 + READ_LANES:]
+        zc4v = data.View(data.ArrayLayout(cw, 2), zc4)
+        pair = Signal(data.ArrayLayout(cw, 2), name="pair_acc")
+        with m.If(v4 & ~mode4):
+            for lane in range(READ_LANES):
+                j, par = lane >> 1, lane & 1
+                with m.If(lanes4[lane]):
+                    m.d.sync += pair[j]["im" if par else "re"].eq(
+                        Mux(ok4[lane], self.act_data[lane], 0))
+        with m.If(v4 & mode4):
+            if P > 1:
+                m.d.sync += pair.eq(zc4v)
+            else:
+                with m.If(j4):
+                    m.d.sync += pair[1].eq(zc4v[0])
+                with m.Else():
+                    m.d.sync += pair[0].eq(zc4v[0])
+        out_valid, out_mode = Signal(), Signal()
+        m.d.sync += [out_valid.eq(v4 & end4 & ~start_layer), out_mode.eq(mode4)]
+        m.d.comb += [self.pair_valid.eq(out_valid), self.pair.inverse.eq(out_mode),
+                     self.pair.x.eq(pair)]
+        return m
+
+
+def lane_a_of(rf, lanes):
+    """The even lane holding block ``2 rf`` (0 with one lane), ``log2 lanes`` bits (at least 1)."""
+    hb = (lanes // 2).bit_length() - 1
+    if hb > 0:
+        return Cat(Const(0, 1), rf[:hb])
+    return Const(0, max(1, (lanes - 1).bit_length()))
+
+
+def mirror_of(m, reader, rf, rt, rh, j_now, plan):
+    """Y addresses of an output step (into ``reader.y_addr``) and, per copy, whether its sample is
+    above ``k/2`` (read from the Hermitian mirror ``conj Y[k - t]``)."""
+    k, lanes, bins, yd = plan.k, plan.lanes, plan.bins, plan.ybuf_depth
+    half = max(1, lanes // 2)
+    mirror = Signal(2, name="mirror")
+    for c in range(2):
+        if lanes > 1:  # copy c: sample 2rt + c of the frame's group
+            t, group = Cat(Const(c, 1), rt), rf >> (half.bit_length() - 1)
+        else:          # copy c: block 2rf + c (group 2rf + c) at the step's sample
+            t, group = Cat(j_now, rt), (rf << 1) + c
+        mt = Mux(t > k // 2, k - t, t)
+        m.d.comb += [reader.y_addr[c].eq(rh * yd + group * bins + mt), mirror[c].eq(t > k // 2)]
+    return mirror

@@ -1,0 +1,108 @@
+"""The layer engine's control FSM and its layer-descriptor table."""
+
+from __future__ import annotations
+
+import enum
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.engine_plan import EnginePlan
+
+__all__ = ["Phase", "Sequencer", "descriptor_layout", "DESCRIPTOR_FIELDS"]
+
+
+class Phase(enum.IntEnum):
+    """What the engine is doing (the ``phase`` status output)."""
+
+    LOAD = 0     # taking a sample's inputs (and weight writes)
+    RUN = 1      # running a layer
+    UNLOAD = 2   # streaming the outputs out
+    SETUP = 3    # loading the next layer's descriptor
+
+
+#: Fields of a descriptor (``golden.engine_plan.LayerPlan``) the gateware reads.
+DESCRIPTOR_FIELDS = ("conv", "gather", "fast", "relu", "pool", "n", "m", "q", "pb", "frames_in",
+                     "frames_out", "groups", "vectors", "in_h", "in_w", "out_w", "stride", "pad",
+                     "pool_h", "pool_w", "out_stride", "acc_shift", "out_shift", "wbase",
+                     "bbase", "tbase")
+
+
+def descriptor_layout(plan: EnginePlan) -> data.StructLayout:
+    """One row of the descriptor table, each field as wide as its largest value."""
+    return data.StructLayout({
+        name: unsigned(max(1, max(getattr(lp, name) for lp in plan.layers).bit_length()))
+        for name in DESCRIPTOR_FIELDS})
+
+
+class Sequencer(wiring.Component):
+    """LOAD -> (SETUP -> START -> RUN) per layer -> UNLOAD -> LOAD.
+
+    Overview
+    --------
+    In LOAD the engine takes a sample (``load_done`` after its last input).  Each layer then
+    gets its descriptor from the table (SETUP, a ROM of constants: the row is registered in
+    ``desc``), a cycle of ``layer_start`` that resets every unit's per-layer state, and RUN until
+    ``layer_done``; ``src`` (the activation buffer the layer reads) flips after each layer.
+    After the last layer, UNLOAD until ``unload_done``.
+
+    Latency and resources
+    ---------------------
+    Two cycles between layers (SETUP, START).  The descriptor register and a multiplexer of
+    the table's constants.
+
+    Members
+    -------
+    load_done, layer_done, unload_done : In(1)
+    desc : Out(descriptor_layout(plan))
+    layer_start, running, src, busy : Out(1)
+    layer : Out(range(layers + 1))
+    phase : Out(Phase)
+    """
+
+    def __init__(self, plan: EnginePlan):
+        self._plan = plan
+        super().__init__({
+            "load_done": In(1), "layer_done": In(1), "unload_done": In(1),
+            "desc": Out(descriptor_layout(plan)),
+            "layer_start": Out(1), "running": Out(1), "src": Out(1), "busy": Out(1),
+            "layer": Out(range(len(plan.layers) + 1)),
+            "phase": Out(Phase),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self._plan
+        n_layers = len(plan.layers)
+        m.d.comb += self.busy.eq(1)
+        with m.FSM(init="LOAD"):
+            with m.State("LOAD"):
+                m.d.comb += [self.busy.eq(0), self.phase.eq(Phase.LOAD)]
+                with m.If(self.load_done):
+                    m.d.sync += [self.layer.eq(0), self.src.eq(0)]
+                    m.next = "SETUP"
+            with m.State("SETUP"):
+                m.d.comb += self.phase.eq(Phase.SETUP)
+                with m.Switch(self.layer):
+                    for li, lp in enumerate(plan.layers):
+                        with m.Case(li):
+                            m.d.sync += [self.desc[name].eq(getattr(lp, name))
+                                         for name in DESCRIPTOR_FIELDS]
+                m.next = "START"
+            with m.State("START"):
+                m.d.comb += [self.phase.eq(Phase.SETUP), self.layer_start.eq(1)]
+                m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += [self.phase.eq(Phase.RUN), self.running.eq(1)]
+                with m.If(self.layer_done):
+                    m.d.sync += [self.layer.eq(self.layer + 1), self.src.eq(~self.src)]
+                    with m.If(self.layer == n_layers - 1):
+                        m.next = "UNLOAD"
+                    with m.Else():
+                        m.next = "SETUP"
+            with m.State("UNLOAD"):
+                m.d.comb += self.phase.eq(Phase.UNLOAD)
+                with m.If(self.unload_done):
+                    m.next = "LOAD"
+        return m

@@ -1,0 +1,297 @@
+# amaranth: UnusedElaboratable=no
+"""The layer engine's units one by one in the Amaranth simulator, against what each must do:
+slot tracker, sequencer, activation buffers, beat packer (random backpressure), serializer
+(random valid gaps), post-processor (against its model, with pooling)."""
+
+import random
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from golden.engine_plan import block_interleaved, plan_engine
+from golden.fft_fixed import FFTParams
+from hw.engine_activations import ActivationBuffers
+from hw.engine_beats import BeatPacker, Serializer
+from hw.engine_post import PostProcessor
+from hw.engine_sequencer import Phase, Sequencer
+from hw.engine_slots import SlotTracker
+
+from .engine_nets import cnn_net, fc_net, quantized
+
+
+def simulate(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def test_slot_tracker_round_trip():
+    dut = SlotTracker(4)
+    seen = []
+
+    async def bench(ctx):
+        assert ctx.get(dut.free) == 0b1111 and ctx.get(dut.full) == 0
+        for event, slot in (("claim", 2), ("fill", 2), ("take", 2), ("release", 2)):
+            ctx.set(getattr(dut, event), 1)
+            ctx.set(getattr(dut, f"{event}_slot"), slot)
+            await ctx.tick()
+            ctx.set(getattr(dut, event), 0)
+            seen.append((ctx.get(dut.free), ctx.get(dut.full)))
+        ctx.set(dut.claim, 1)
+        ctx.set(dut.claim_slot, 0)
+        ctx.set(dut.fill, 1)        # different slots in one cycle
+        ctx.set(dut.fill_slot, 3)
+        await ctx.tick()
+        ctx.set(dut.claim, 0)
+        ctx.set(dut.fill, 0)
+        seen.append((ctx.get(dut.free), ctx.get(dut.full)))
+        ctx.set(dut.clear, 1)
+        await ctx.tick()
+        seen.append((ctx.get(dut.free), ctx.get(dut.full)))
+
+    simulate(dut, bench)
+    assert seen == [(0b1011, 0), (0b1011, 0b0100), (0b1011, 0), (0b1111, 0),
+                    (0b1110, 0b1000), (0b1111, 0)]
+
+
+def test_slot_tracker_validation():
+    with pytest.raises(TypeError, match="slots must be a positive integer, not 0"):
+        SlotTracker(0)
+
+
+def test_sequencer_walks_layers():
+    rng = np.random.default_rng(0)
+    qnet, _ = quantized(fc_net(rng, 4, [8, 8, 8, 4]), rng)
+    plan = plan_engine(qnet)
+    dut = Sequencer(plan)
+    trace = []
+
+    async def bench(ctx):
+        ctx.set(dut.load_done, 1)
+        await ctx.tick()
+        ctx.set(dut.load_done, 0)
+        for _ in range(3 * 4):
+            ctx.set(dut.layer_done, ctx.get(dut.running))
+            trace.append((ctx.get(dut.phase), ctx.get(dut.layer), ctx.get(dut.layer_start),
+                          ctx.get(dut.src)))
+            if ctx.get(dut.layer_start):
+                assert ctx.get(dut.desc.m) == plan.layers[ctx.get(dut.layer)].m
+            await ctx.tick()
+        ctx.set(dut.layer_done, 0)
+        ctx.set(dut.unload_done, 1)
+        await ctx.tick()
+        trace.append((ctx.get(dut.phase), 0, 0, 0))
+
+    simulate(dut, bench)
+    starts = [(layer, src) for phase, layer, start, src in trace if start]
+    assert starts == [(0, 0), (1, 1), (2, 0)]
+    assert Phase.UNLOAD in [t[0] for t in trace] and trace[-1][0] == Phase.LOAD
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_activation_buffers_ports(replicas):
+    """Loaded words read back through every (bank, copy); post writes land in the buffer that is
+    not the source, both banks at once; the read-modify-write port reads it."""
+    rng = np.random.default_rng(replicas)
+    qnet, _ = quantized(fc_net(rng, 4, [16, 16]), rng)
+    plan = plan_engine(qnet, act_replicas=replicas)
+    dut = ActivationBuffers(plan)
+    depth = plan.act_bank_depth
+    words = rng.integers(-2 ** 15, 2 ** 15, (2, depth))
+    got = {}
+
+    async def bench(ctx):
+        for n in range(2):
+            for a in range(depth):
+                ctx.set(dut.load_en, 1)
+                ctx.set(dut.load_bank, n)
+                ctx.set(dut.load_addr, a)
+                ctx.set(dut.load_data, int(words[n, a]))
+                await ctx.tick()
+        ctx.set(dut.load_en, 0)
+        ctx.set(dut.src, 0)
+        # read every word of buffer 0 through lanes naming distinct (bank, copy)
+        for a in range(depth + 2):
+            for lane in range(4):
+                bank, copy = lane & 1, (lane >> 1) % replicas
+                used = lane < 2 * replicas
+                ctx.set(dut.lane[lane].en, int(used and a < depth))
+                ctx.set(dut.lane[lane].bank, bank)
+                ctx.set(dut.lane[lane].replica, copy)
+                ctx.set(dut.lane[lane].addr, min(a, depth - 1))
+            if a >= 2:
+                for lane in range(2 * replicas):
+                    got[lane, a - 2] = ctx.get(dut.lane_data[lane])
+            await ctx.tick()
+        # post writes into buffer 1 (dst), then read it back with the rmw port
+        for a in range(depth):
+            ctx.set(dut.post_en, 0b11)
+            ctx.set(dut.post_addr, a)
+            ctx.set(dut.post_data[0], int(words[1, a]))
+            ctx.set(dut.post_data[1], int(words[0, a]))
+            await ctx.tick()
+        ctx.set(dut.post_en, 0)
+        for a in range(depth + 2):
+            ctx.set(dut.rmw_addr, min(a, depth - 1))
+            if a >= 2:
+                got["rmw", a - 2] = (ctx.get(dut.rmw_data[0]), ctx.get(dut.rmw_data[1]))
+            await ctx.tick()
+
+    simulate(dut, bench)
+    u16 = words & 0xFFFF  # the buffers hold bit patterns
+    for (lane, a), v in got.items():
+        if lane == "rmw":
+            assert v == (u16[1, a], u16[0, a])
+        else:
+            assert v == u16[lane & 1, a], (lane, a)
+
+
+def test_block_interleaved_layout():
+    # channels 0..k-1 bank 0, k..2k-1 bank 1, 2k.. bank 0 after the first block, no holes
+    k, pixels = 4, 3
+    seen = {}
+    for c in range(10):
+        for pix in range(pixels):
+            seen[block_interleaved(c, pix, pixels, k)] = (c, pix)
+    assert len(seen) == 30
+    assert block_interleaved(5, 2, pixels, k) == (1, 1 * pixels + 2)
+    assert block_interleaved(9, 0, pixels, k) == (0, 5 * pixels)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_beat_packer_under_backpressure(p):
+    fp = FFTParams(k=16, p=p)
+    dut = BeatPacker(fp, 16, room=6)
+    rng = random.Random(p)
+    pairs = [([(rng.randrange(-9, 9), rng.randrange(-9, 9)) for _ in range(2)], f // 8 % 2)
+             for f in range(4 * 8)]  # 4 frames of k/2 pairs
+    beats = []
+
+    async def bench(ctx):
+        sent, cycles = 0, 0
+        while len(beats) < 4 * fp.beats:
+            cycles += 1
+            assert cycles < 2000
+            ok = ctx.get(dut.issue_ok)
+            push = ok and sent < len(pairs) and rng.random() < 0.7
+            ctx.set(dut.pair_valid, int(push))
+            if push:
+                x, inv = pairs[sent]
+                for j in range(2):
+                    ctx.set(dut.pair.x[j].re, x[j][0])
+                    ctx.set(dut.pair.x[j].im, x[j][1])
+                ctx.set(dut.pair.inverse, inv)
+                sent += 1
+            ready = int(rng.random() < 0.5)
+            ctx.set(dut.o.ready, ready)
+            if ctx.get(dut.o.valid) and ready:
+                beats.append(([(ctx.get(dut.o.payload.data[l].re), ctx.get(dut.o.payload.data[l].im))
+                               for l in range(fp.lanes)], ctx.get(dut.o.payload.inverse),
+                              ctx.get(dut.o.payload.last)))
+            await ctx.tick()
+
+    simulate(dut, bench)
+    flat = [s for x, _ in pairs for s in x]
+    assert [s for b, _, _ in beats for s in b] == flat
+    assert [inv for _, inv, _ in beats] == [f // fp.beats % 2 for f in range(len(beats))]
+    assert [last for _, _, last in beats] == [int(b % fp.beats == fp.beats - 1)
+                                              for b in range(len(beats))]
+
+
+def test_serializer_positions_with_gaps():
+    fp = FFTParams(k=8, p=2)
+    frames_out = 2
+    dut = Serializer(fp, 16, frames=2, max_frames=4)
+    rng = random.Random(3)
+    n_frames = 6
+    beats = [[(f * 100 + b * 10 + l, -(f * 100 + b * 10 + l)) for l in range(fp.lanes)]
+             for f in range(n_frames) for b in range(fp.beats)]
+    out = []
+
+    async def bench(ctx):
+        ctx.set(dut.frames_out, frames_out)
+        sent, cycles = 0, 0
+        while len(out) < n_frames * fp.k:
+            cycles += 1
+            assert cycles < 2000
+            valid = sent < len(beats) and rng.random() < 0.6
+            ctx.set(dut.i.valid, int(valid))
+            if valid:
+                for l, (re, im) in enumerate(beats[sent]):
+                    ctx.set(dut.i.payload.data[l].re, re)
+                    ctx.set(dut.i.payload.data[l].im, im)
+                ctx.set(dut.i.payload.last, int(sent % fp.beats == fp.beats - 1))
+            if ctx.get(dut.valid):
+                out.append((ctx.get(dut.o.y[0]), ctx.get(dut.o.y[1]), ctx.get(dut.o.t),
+                            ctx.get(dut.o.s), ctx.get(dut.o.vector_end)))
+            if valid and ctx.get(dut.i.ready):
+                sent += 1
+            await ctx.tick()
+
+    simulate(dut, bench)
+    for n, (re, im, t, s, end) in enumerate(out):
+        f, t_want = divmod(n, fp.k)
+        assert (re, im) == beats[f * fp.beats + t_want // fp.lanes][t_want % fp.lanes]
+        assert (t, s, end) == (t_want, f % frames_out,
+                               int(t_want == fp.k - 1 and f % frames_out == frames_out - 1))
+
+
+def test_post_processor_against_model():
+    """Bias, ReLU, requantization into the right bank and address, and 2x2 max pooling: a
+    conv layer's worth of outputs, pixel by pixel."""
+    rng = np.random.default_rng(4)
+    qnet, _ = quantized(cnn_net(rng, 4, (1, 4, 4), (4,), 3), rng)
+    plan = plan_engine(qnet)
+    lp = plan.layers[0]
+    dut = PostProcessor(plan)
+    k = plan.k
+    y = rng.integers(-3000, 3000, (lp.vectors, lp.frames_out * 2 * k))  # per pixel, features
+    bias = np.array(qnet.layers[0].bias_q)
+    written = {}
+
+    async def bench(ctx):
+        for name in ("relu", "pool", "m", "out_w", "pool_h", "pool_w", "out_stride",
+                     "out_shift", "bbase", "vectors", "frames_out"):
+            ctx.set(dut.desc[name], getattr(lp, name))
+        ctx.set(dut.layer_start, 1)
+        await ctx.tick()
+        ctx.set(dut.layer_start, 0)
+        # a memory with the engine's timing: the word at the address of two cycles ago, as it
+        # was before the write of that cycle
+        addrs, states = [0, 0], [{}, {}, {}]
+        samples = [(v, s, t) for v in range(lp.vectors) for s in range(lp.frames_out)
+                   for t in range(k)]
+        for n in range(len(samples) + 4):
+            if n < len(samples):
+                v, s, t = samples[n]
+                ctx.set(dut.valid, 1)
+                ctx.set(dut.i.y[0], int(y[v, (2 * s) * k + t]))
+                ctx.set(dut.i.y[1], int(y[v, (2 * s + 1) * k + t]))
+                ctx.set(dut.i.t, t)
+                ctx.set(dut.i.s, s)
+                ctx.set(dut.i.vector_end, int(s == lp.frames_out - 1 and t == k - 1))
+            else:
+                ctx.set(dut.valid, 0)
+            old = states[-3]
+            for i in range(2):
+                ctx.set(dut.rmw_data[i], old.get((i, addrs[-2]), 0))
+            addrs.append(ctx.get(dut.rmw_addr))
+            for i in range(2):
+                if ctx.get(dut.write_en[i]):
+                    written[i, ctx.get(dut.write_addr)] = ctx.get(dut.write_data[i])
+            states.append(dict(written))
+            await ctx.tick()
+
+    simulate(dut, bench)
+    a, _ = PostProcessor.model(y, np.concatenate([bias, np.zeros(y.shape[1] - len(bias), int)]),
+                               lp.relu, lp.out_shift, plan.width)
+    oh, ow = lp.out_h, lp.out_w
+    pooled = a.reshape(oh, ow, -1)[:2 * lp.pool_h, :2 * lp.pool_w]
+    pooled = pooled.reshape(lp.pool_h, 2, lp.pool_w, 2, -1).max(axis=(1, 3))
+    for o in range(lp.m):
+        for py in range(lp.pool_h):
+            for px in range(lp.pool_w):
+                bank, addr = block_interleaved(o, py * lp.pool_w + px, lp.out_stride, k)
+                assert written[bank, addr] == pooled[py, px, o], (o, py, px)
