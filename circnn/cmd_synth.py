@@ -9,7 +9,7 @@ from .errors import UsageError
 from .fft_options import add_fft_options, fft_options_summary, fft_params
 from .report import emit, progress, table
 from .synth import TARGETS
-from .options import int_list
+from .options import int_list, positive_int
 
 
 def add_parser(sub) -> None:
@@ -35,6 +35,31 @@ def add_parser(sub) -> None:
     f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
                    help="report as JSON (stdout, or FILE)")
     f.set_defaults(run=run_fft)
+    e = ssub.add_parser("engine", help="the layer engine of a quantized model",
+                        description="Synthesize the whole layer engine (weights, biases and "
+                                    "tables built in) out of context; report LUT, FF, DSP, "
+                                    "block RAM, SPRAM, Fmax (median over seeds), the critical "
+                                    "path, and inferences per second at that Fmax from cycle "
+                                    "counts measured in RTL simulation.")
+    e.add_argument("--model", "-m", required=True, metavar="FILE",
+                   help="quantized model file (circnn quantize)")
+    e.add_argument("--target", choices=tuple(TARGETS), default="ecp5-85k")
+    e.add_argument("--p", type=positive_int, default=None,
+                   help="parallel butterflies per FFT level (default: the target's rule)")
+    e.add_argument("--d", type=positive_int, default=None, help="FFT levels")
+    e.add_argument("--lanes", type=positive_int, default=None, help="MAC lanes")
+    e.add_argument("--freq", type=float, default=150.0, help="target clock in MHz (default 150)")
+    e.add_argument("--seeds", type=int_list, default=[1], metavar="S,S,...",
+                   help="one place-and-route per seed; Fmax is the median (default 1)")
+    e.add_argument("--cycles-samples", type=positive_int, default=4, metavar="N",
+                   help="samples simulated to measure cycles per inference (default 4; 0: "
+                        "the analytic estimate instead)")
+    e.add_argument("--workdir", metavar="DIR", help="keep the tool files here (default: temp)")
+    e.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR",
+                   help="simulator builds (cached)")
+    e.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
+                   help="report as JSON (stdout, or FILE)")
+    e.set_defaults(run=run_engine)
 
 
 def run_fft(args) -> int:
@@ -63,3 +88,70 @@ def run_fft(args) -> int:
              f"nextpnr seed{'s' if len(seeds) > 1 else ''} {','.join(map(str, seeds))}")
     emit(args, text, r)
     return 0
+
+
+def run_engine(args) -> int:
+    from golden.engine_plan import plan_engine
+
+    from .engine_options import load_quantized
+    from .synth import engine_parameters, synthesize_engine
+
+    _, qnet = load_quantized(args.model)
+    hw = engine_parameters(args.target, p=args.p, d=args.d, lanes=args.lanes)
+    tech = hw.pop("tech")
+    try:
+        plan = plan_engine(qnet, **hw)
+    except ValueError as e:
+        raise UsageError(f"engine parameters: {e}") from None
+    quiet = args.json == "-"
+    summary = (f"k={plan.k} p={plan.fft.p} d={plan.fft.d} lanes={plan.lanes} "
+               f"pipeline={plan.fft.pipeline}")
+    progress(f"synth engine {summary} ({len(plan.layers)} layers) for {args.target}", quiet)
+    cycles = measure_cycles(plan, qnet, args.cycles_samples, args.build_dir, quiet)
+    with tempfile.TemporaryDirectory(prefix="circnn-synth-") as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        r = synthesize_engine(plan, args.target, tech, args.freq, args.seeds, workdir, quiet)
+    r.update(cycles)
+    r["parameters"] = {**hw, "d": plan.fft.d, "k": plan.k, "width": plan.width}
+    r["memories"] = plan.memories
+    r["multipliers"] = plan.multipliers
+    if r["fmax_mhz"]:
+        r["inferences_per_second"] = round(r["fmax_mhz"] * 1e6 / r["cycles_per_inference"], 1)
+    fmax = r["fmax_mhz"]
+    if len(args.seeds) > 1 and fmax:
+        fmax = f"{fmax} ({r['fmax_min_mhz']}..{r['fmax_max_mhz']})"
+    rows = [(args.target, r["lut"], r["ff"] if r["ff"] is not None else "-", r["dsp"],
+             r["bram"], r["spram"] if r["spram"] is not None else "-", fmax,
+             r["cycles_per_inference"], r.get("inferences_per_second", "-"))]
+    text = table(rows, ("target", "LUT", "FF", "DSP", "BRAM", "SPRAM", "Fmax MHz",
+                        "cycles/inference", "inferences/s"))
+    text += (f"\n\n{summary}, technology: {tech}, shell: {r['shell']}, cycles "
+             f"{r['cycles_source']}")
+    emit(args, text, r)
+    return 0
+
+
+def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool) -> dict:
+    """Cycles per inference: simulated (Verilator, the fast driver; outputs checked against the
+    golden) on ``samples`` random inputs, or the analytic estimate when ``samples`` is 0."""
+    import numpy as np
+
+    from golden.engine_fixed import run_fixed
+    from sim.engine_fast import run_fast
+    from sim.engine_run import estimate_cycles
+    from sim.simulators import SimulatorError, available
+
+    if samples == 0 or not available("verilator"):
+        return {"cycles_per_inference": estimate_cycles(plan), "cycles_source": "estimated"}
+    progress(f"synth engine: measuring cycles on {samples} samples (Verilator)", quiet)
+    rng = np.random.default_rng(0)
+    x, _ = qnet.quantize_input(rng.normal(size=(samples,) + tuple(qnet.input_shape)))
+    try:
+        r = run_fast(plan, x, Path(build_dir))
+    except SimulatorError as e:
+        raise UsageError(str(e)) from None
+    want = run_fixed(qnet, x)[0]
+    if not np.array_equal(r["outputs"], want):
+        raise UsageError("the RTL disagrees with the golden model on the cycle-count samples")
+    return {"cycles_per_inference": int(np.median(r["cycles"])),
+            "cycles_source": f"measured in RTL simulation (median of {samples} samples)"}

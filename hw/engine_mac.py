@@ -47,7 +47,7 @@ class MACLanes(wiring.Component):
 
     def __init__(self, plan: EnginePlan, tag_width: int, tech: str = "generic"):
         self._tech = tech
-        self._pipeline = 2 if tech == "ecp5" else 0
+        self._pipeline = plan.fft.pipeline  # the same latency with either technology
         self._w = plan.width
         self._lanes = plan.lanes
         self._acc = plan.acc_width
