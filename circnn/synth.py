@@ -199,7 +199,7 @@ def synthesize_fft(params, target: str, tech: str, freq: float, seeds, workdir: 
 #: (the rule is documented in docs/layer-engine.md; the tuner replaces it).
 ENGINE_DEFAULTS = {
     "ecp5-85k": {"p": 1, "d": None, "lanes": 4, "pipeline": 2, "act_replicas": 2,
-                 "z_slots": 4, "y_slots": 2, "tech": "ecp5"},
+                 "z_slots": 4, "y_slots": 4, "tech": "ecp5"},
     "ice40-up5k": {"p": 1, "d": 1, "lanes": 1, "pipeline": 0, "act_replicas": 1,
                    "z_slots": 2, "y_slots": 2, "tech": "generic"},
 }

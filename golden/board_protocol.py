@@ -34,9 +34,10 @@ import struct
 
 import numpy as np
 
-__all__ = ["SYNC_REQUEST", "SYNC_REPLY", "Command", "Status", "checksum", "request",
+__all__ = ["SYNC_REQUEST", "SYNC_REPLY", "Command", "Status", "checksum", "request", "reply",
            "ReplyParser", "ProtocolError", "value_bytes", "encode_values", "decode_values",
-           "encode_weights", "model_id", "info_payload", "parse_info", "RECORDS_PER_FRAME"]
+           "encode_weights", "model_id", "info_payload", "parse_info", "RECORDS_PER_FRAME",
+           "inference_session", "check_reply"]
 
 SYNC_REQUEST = 0xA5
 SYNC_REPLY = 0x5A
@@ -166,3 +167,43 @@ def parse_info(payload: bytes) -> dict:
     identity, in_size, out_size, width, max_payload = struct.unpack("<IHHBH", payload[4:])
     return {"model_id": identity, "in_size": in_size, "out_size": out_size, "width": width,
             "max_payload": max_payload}
+
+
+def check_reply(status: int, what: str) -> None:
+    if status != Status.OK:
+        raise ProtocolError(f"the board answered {what} with '{Status.NAMES.get(status, status)}'"
+                            f" (status {status:#04x})")
+
+
+def inference_session(identity: int, width: int, samples, weight_frames=()):
+    """The host's side of a session, without I/O (a generator): it yields each request frame
+    and is sent the ``(status, payload)`` reply; it returns the outputs ``(samples, out_size)``.
+
+    Asks INFO first and refuses a board whose model id is not ``identity``; then sends the
+    WEIGHTS payloads ``weight_frames`` (if any) and one INFER per sample.  A serial port
+    (``circnn board infer``) and the board's simulation (``sim/tb_board.py``) both drive it.
+    """
+    status, payload = yield request(Command.INFO)
+    check_reply(status, "INFO")
+    info = parse_info(payload)
+    if info["model_id"] != identity:
+        raise ProtocolError(f"the board runs model {info['model_id']:#010x}, not this model "
+                            f"({identity:#010x}): build the bitstream for it (circnn build)")
+    if info["width"] != width:
+        raise ProtocolError(f"the board's values are {info['width']} bits, not {width}")
+    for frame in weight_frames:
+        status, _ = yield request(Command.WEIGHTS, frame)
+        check_reply(status, "WEIGHTS")
+    outputs = []
+    for x in samples:
+        x = np.asarray(x).ravel()
+        if x.size != info["in_size"]:
+            raise ProtocolError(f"a sample has {x.size} values, the board takes "
+                                f"{info['in_size']}")
+        status, payload = yield request(Command.INFER, encode_values(x, width))
+        check_reply(status, "INFER")
+        y = decode_values(payload, width)
+        if y.size != info["out_size"]:
+            raise ProtocolError(f"the board returned {y.size} values, not {info['out_size']}")
+        outputs.append(y)
+    return np.array(outputs, dtype=np.int64).reshape(len(outputs), info["out_size"])

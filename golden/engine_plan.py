@@ -112,7 +112,7 @@ class EnginePlan:
     in_geometry: tuple          # (channels, pixels) of the network's input
     out_geometry: tuple         # (channels, pixels) of the last layer's output
     z_slots: int = 4
-    y_slots: int = 2
+    y_slots: int = 4
     act_replicas: int = 2
 
     @property
@@ -213,7 +213,7 @@ def _split_by_block(values: list, k: int) -> list[list]:
 
 
 def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2,
-                pipeline: int = 0, z_slots: int = 4, y_slots: int = 2,
+                pipeline: int = 0, z_slots: int = 4, y_slots: int = 4,
                 act_replicas: int = 2) -> EnginePlan:
     """Lay ``qnet`` out for an engine with FFT parameters ``p``, ``d``, ``pipeline``, ``lanes``
     MAC lanes, ``z_slots`` and ``y_slots`` vectors of input and output spectra and

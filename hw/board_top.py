@@ -66,15 +66,17 @@ class BoardTop(wiring.Component):
 
 
 class BoardChip(Elaboratable):
-    """``BoardTop`` with the board's clock pin as its clock and a power-on reset (16 cycles).
+    """``BoardTop`` with the board's clock pin as its clock and a power-on reset (16 cycles);
+    ``leds_active_low`` for boards whose LEDs light on a low pin (iCEBreaker).
 
     Attributes
     ----------
     ports : the chip's pins, named as in the constraint files (``BOARD_PORTS``)
     """
 
-    def __init__(self, top: BoardTop, leds: int = 2):
+    def __init__(self, top: BoardTop, leds: int = 2, leds_active_low: bool = False):
         self.top = top
+        self._invert = leds_active_low
         self.clk = Signal(name="clk")
         self.uart_rx = Signal(name="uart_rx", init=1)
         self.uart_tx = Signal(name="uart_tx")
@@ -92,5 +94,5 @@ class BoardChip(Elaboratable):
         m.d.comb += ResetSignal("sync").eq(~count[-1])
         m.submodules.top = self.top
         m.d.comb += [self.top.uart_rx.eq(self.uart_rx), self.uart_tx.eq(self.top.uart_tx),
-                     self.led.eq(self.top.led)]
+                     self.led.eq(~self.top.led if self._invert else self.top.led)]
         return m

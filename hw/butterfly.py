@@ -54,10 +54,13 @@ class Butterfly(wiring.Component):
         shift multiplexers, and with a shift of 1 the sum is rounded by the carry-in of its own
         adder, ``(x0 + x1 + 1) >> 1``, which cannot overflow (no saturation logic either).  The
         latency and the numerics are unchanged.
+    quarter : int or None
+        The twiddle is always ``W^0`` (0) or ``W^(k/4)`` and its conjugate (1): no multipliers
+        (see :class:`hw.cmul.ComplexMultiplier`).
     """
 
     def __init__(self, width: int, tw_width: int, pipeline: int = 0, tech: str = "generic",
-                 fixed_shift: int | None = None):
+                 fixed_shift: int | None = None, quarter: int | None = None):
         if fixed_shift not in (None, 0, 1):
             raise TypeError(f"fixed_shift must be None, 0 or 1, not {fixed_shift!r}")
         self._fixed_shift = fixed_shift
@@ -66,7 +69,7 @@ class Butterfly(wiring.Component):
         if not isinstance(tw_width, int) or not 4 <= tw_width <= 32:
             raise TypeError(f"tw_width must be an integer from 4 to 32, not {tw_width!r}")
         self._width, self._tw_width = width, tw_width
-        self._cmul = ComplexMultiplier(width, tw_width, pipeline, tech)
+        self._cmul = ComplexMultiplier(width, tw_width, pipeline, tech, quarter=quarter)
         super().__init__({
             "en": In(1),
             "x0": In(complex_layout(width)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal, signed
+from amaranth.hdl import ClockSignal, Const, Instance, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -38,6 +38,11 @@ class ComplexMultiplier(wiring.Component):
         primitives with their input, pipeline and output registers enabled (needs operands of at
         most 18 bits and ``pipeline = 2``, which has the same latency, so the two are
         interchangeable; ``sim/ecp5_models.py`` provides a behavioural model for simulation).
+    quarter : int or None
+        ``b`` is known to be the quantized twiddle ``W^0 = (C, 0)`` (0) or ``W^(k/4) = (0, -C)``
+        or its conjugate (1; the sign of ``b.im`` tells which), ``C = 2**(b_width-1) - 1``: the
+        products are then ``(x << (b_width - 1)) - x``, an adder each and no multiplier, with
+        the same latency and the same (exact) result.
 
     Members
     -------
@@ -48,7 +53,11 @@ class ComplexMultiplier(wiring.Component):
 
     TECHS = ("generic", "ecp5")
 
-    def __init__(self, a_width: int, b_width: int, pipeline: int = 0, tech: str = "generic"):
+    def __init__(self, a_width: int, b_width: int, pipeline: int = 0, tech: str = "generic",
+                 quarter: int | None = None):
+        if quarter not in (None, 0, 1):
+            raise TypeError(f"quarter must be None, 0 or 1, not {quarter!r}")
+        self._quarter = quarter
         for name, v in (("a_width", a_width), ("b_width", b_width)):
             if not isinstance(v, int) or not 2 <= v <= 36:
                 raise TypeError(f"{name} must be an integer from 2 to 36, not {v!r}")
@@ -103,8 +112,33 @@ class ComplexMultiplier(wiring.Component):
             **ports)
         return p
 
+    def _quarter_products(self, m):
+        """``a * b`` for a right-angle constant ``b``: ``x * C = (x << n) - x``."""
+        n = self._b_width - 1
+        pw = self._a_width + self._b_width
+        re_c = Signal(signed(pw), name="re_times_c")
+        im_c = Signal(signed(pw), name="im_times_c")
+        conj = Signal(name="conjugate")  # b = (0, +C): the inverse's twiddle
+        with m.If(self.en):
+            m.d.sync += [re_c.eq((self.a.re << n) - self.a.re),
+                         im_c.eq((self.a.im << n) - self.a.im), conj.eq(~self.b.im[-1])]
+        for stage in range(self._pipeline):
+            delayed = [Signal.like(v, name=f"{v.name}_p{stage}") for v in (re_c, im_c, conj)]
+            with m.If(self.en):
+                m.d.sync += [d.eq(v) for d, v in zip(delayed, (re_c, im_c, conj))]
+            re_c, im_c, conj = delayed
+        with m.If(self.en):
+            if self._quarter == 0:
+                m.d.sync += [self.o.re.eq(re_c), self.o.im.eq(im_c)]
+            else:  # forward (0, -C): (im C, -re C); inverse (0, C): (-im C, re C)
+                m.d.sync += [self.o.re.eq(Mux(conj, -im_c, im_c)),
+                             self.o.im.eq(Mux(conj, re_c, -re_c))]
+        return m
+
     def elaborate(self, platform):
         m = Module()
+        if self._quarter is not None:
+            return self._quarter_products(m)
         if self._tech == "ecp5":
             rr = self._ecp5_product(m, "rr", self.a.re, self.b.re)
             ii = self._ecp5_product(m, "ii", self.a.im, self.b.im)

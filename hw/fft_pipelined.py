@@ -60,11 +60,24 @@ class PipelinedFFTCore(FreeRunningCore):
         addr = Cat(phase[:sb], inverse) if sb else inverse
         return self._twiddle_signal(m, self._table_rom(m, init, 2 * tw, addr, name), name)
 
-    def _butterfly(self, m, name, x0, x1, tw, inverse, s):
+    def _constant_twiddle(self, m, e, inverse, name):
+        """The twiddle ``W^e`` (its conjugate for inverse frames) of a butterfly whose twiddle
+        never changes, and whether it is a right angle (``quarter``: no multiplier needed)."""
+        prm = self._params
+        tw_w = prm.twiddle_width
+        re_t, im_t = twiddle_table(prm.k, tw_w)
+        fwd = pack_complex(re_t[e], im_t[e], tw_w)
+        inv = pack_complex(re_t[e], -im_t[e], tw_w)
+        tw = Signal(complex_layout(tw_w), name=f"{name}_tw")
+        m.d.comb += tw.as_value().eq(Mux(inverse, inv, fwd))
+        quarter = {0: 0, prm.k // 4: 1}.get(e)
+        return tw, quarter
+
+    def _butterfly(self, m, name, x0, x1, tw, inverse, s, quarter=None):
         prm = self._params
         fwd, inv = prm.forward_shifts[s], prm.inverse_shifts[s]
         bf = Butterfly(prm.internal_width, prm.twiddle_width, prm.pipeline, self._tech,
-                       fixed_shift=fwd if fwd == inv else None)
+                       fixed_shift=fwd if fwd == inv else None, quarter=quarter)
         m.submodules[name] = bf
         shift = Const(fwd, 1) if fwd == inv else Mux(inverse, inv, fwd)
         m.d.comb += [bf.en.eq(1), bf.x0.eq(x0), bf.x1.eq(x1), bf.tw.eq(tw), bf.shift.eq(shift)]
@@ -112,8 +125,6 @@ class PipelinedFFTCore(FreeRunningCore):
         saturation flags (gated by the frame's presence)."""
         prm, sched = self._params, self._sched
         p, b = prm.p, butterfly_latency(prm)
-        tw_w = prm.twiddle_width
-        re_t, im_t = twiddle_table(prm.k, tw_w)
         sats = []
         for s in range(prm.stages):
             o = sched["stage_in"][s]
@@ -124,8 +135,13 @@ class PipelinedFFTCore(FreeRunningCore):
                 _, inv_rom = taps[o - 3]
                 phase = self._local_phase(m, o - 2, f"s{s}_phase")
                 for r in range(p):
-                    tw = self._twiddle_rom(m, s, r, phase, inv_rom, f"s{s}_r{r}_twiddles")
-                    bf = self._butterfly(m, f"s{s}_r{r}_bf", x[r][0], x[r][1], tw, inv_in, s)
+                    if prm.beats >> s == 1:  # one twiddle per path: a constant
+                        tw, quarter = self._constant_twiddle(m, r << s, inv_in, f"s{s}_r{r}")
+                    else:
+                        tw = self._twiddle_rom(m, s, r, phase, inv_rom, f"s{s}_r{r}_twiddles")
+                        quarter = None
+                    bf = self._butterfly(m, f"s{s}_r{r}_bf", x[r][0], x[r][1], tw, inv_in, s,
+                                         quarter)
                     sats += [bf.sat_a & valid_out, bf.sat_b & valid_out]
                     nxt[r] = [bf.a, bf.b]
                     if s + 1 < sched["inner"]:
@@ -135,14 +151,11 @@ class PipelinedFFTCore(FreeRunningCore):
                 for r in range(p):
                     if r % (2 * hq) >= hq:
                         continue
-                    e = (r % (2 * hq)) << s
-                    fwd = pack_complex(re_t[e], im_t[e], tw_w)
-                    inv = pack_complex(re_t[e], -im_t[e], tw_w)
-                    tw = Signal(complex_layout(tw_w), name=f"s{s}_r{r}_tw")
-                    m.d.comb += tw.as_value().eq(Mux(inv_in, inv, fwd))
+                    tw, quarter = self._constant_twiddle(m, (r % (2 * hq)) << s, inv_in,
+                                                         f"s{s}_r{r}")
                     for j in range(2):
                         bf = self._butterfly(m, f"s{s}_r{r}_{j}_bf", x[r][j], x[r + hq][j], tw,
-                                             inv_in, s)
+                                             inv_in, s, quarter)
                         sats += [bf.sat_a & valid_out, bf.sat_b & valid_out]
                         nxt[r][j], nxt[r + hq][j] = bf.a, bf.b
             x = nxt

@@ -37,6 +37,28 @@ def test_complex_multiplier(pipeline, en):
         assert got[t] == [want[0][t - d + 1], want[1][t - d + 1]], f"sample {t - d + 1}"
 
 
+@pytest.mark.parametrize("quarter", [0, 1])
+@pytest.mark.parametrize("pipeline", [0, 2])
+def test_right_angle_multiplier(quarter, pipeline):
+    """A multiplier told its twiddle is W^0 or W^(k/4) (either direction) computes the same
+    exact products as the general one, with adders."""
+    rng = np.random.default_rng(quarter)
+    dut = ComplexMultiplier(18, 16, pipeline, quarter=quarter)
+    c = 2 ** 15 - 1
+    n = 40
+    a = [extremes_and_random(rng, 18, n) for _ in range(2)]
+    conj = rng.integers(0, 2, n)
+    b_re = np.full(n, c if quarter == 0 else 0)
+    b_im = np.zeros(n, int) if quarter == 0 else np.where(conj, c, -c)
+    inputs = [[(dut.a.re, a[0][i]), (dut.a.im, a[1][i]), (dut.b.re, b_re[i]),
+               (dut.b.im, b_im[i])] for i in range(n)]
+    got = run_enabled_pipeline(dut, inputs, [dut.o.re, dut.o.im], [1, 1, 0])
+    want = ComplexMultiplier.model(a[0], a[1], b_re, b_im)
+    d = dut.delay
+    for t in range(d - 1, n):
+        assert got[t] == [want[0][t - d + 1], want[1][t - d + 1]], f"sample {t - d + 1}"
+
+
 @pytest.mark.parametrize("width, tw_width, pipeline, fixed", [
     (18, 16, 0, None), (12, 12, 1, None), (10, 14, 2, None),
     # a shift fixed at build time: sum rounded by its adder's carry-in, no multiplexers
@@ -75,6 +97,7 @@ def test_butterfly(width, tw_width, pipeline, fixed, en):
     ((19, 16, 2, "ecp5"), "tech 'ecp5' needs pipeline 2 and operands of at most 18 bits, not "
                           "pipeline 2 with 19 x 16 bits"),
     ((18, 16, 0, "ecp5"), "not pipeline 0 with 18 x 16 bits"),
+    ((18, 16, 0, "generic", 2), "quarter must be None, 0 or 1, not 2"),
 ])
 def test_cmul_validation(args, message):
     with pytest.raises(TypeError, match=message):
