@@ -43,15 +43,11 @@ class SimpleDualPortRAM(wiring.Component):
         ``"generic"`` or ``"ecp5"``.
     init : list of int, optional
         Initial contents (a ROM when nothing is written).
-    distributed : bool
-        Generic tech only: ask for distributed (LUT) RAM, for small memories whose block-RAM
-        read without an output register would be slow.
     """
 
     TECHS = ("generic", "ecp5")
 
-    def __init__(self, width: int, depth: int, tech: str = "generic", init=None,
-                 distributed: bool = False):
+    def __init__(self, width: int, depth: int, tech: str = "generic", init=None):
         if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= 4096:
             raise TypeError(f"width must be an integer from 1 to 4096, not {width!r}")
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
@@ -62,7 +58,6 @@ class SimpleDualPortRAM(wiring.Component):
         if len(init) > depth or any(not 0 <= v < (1 << width) for v in init):
             raise ValueError(f"init must hold at most {depth} words of {width} unsigned bits")
         self._width, self._depth, self._tech, self._init = width, depth, tech, init
-        self._attrs = {"ram_style": "distributed"} if distributed else {}
         abits = max(1, (depth - 1).bit_length())
         super().__init__({
             "w_addr": In(abits), "w_data": In(width), "w_en": In(1),
@@ -84,7 +79,7 @@ class SimpleDualPortRAM(wiring.Component):
             self._elaborate_ecp5(m)
             return m
         m.submodules.mem = mem = memory.Memory(shape=unsigned(self._width), depth=self._depth,
-                                               init=self._init, attrs=self._attrs)
+                                               init=self._init)
         wp, rp = mem.write_port(), mem.read_port(domain="sync")
         m.d.comb += [wp.addr.eq(self.w_addr), wp.data.eq(self.w_data), wp.en.eq(self.w_en),
                      rp.addr.eq(self.r_addr), rp.en.eq(self.r_en)]

@@ -15,10 +15,6 @@ from .ram import SimpleDualPortRAM
 __all__ = ["BitReverseBuffer", "reorder_payload"]
 
 
-#: Banks of at most this many beats per frame are asked to be distributed RAM.
-DISTRIBUTED_MAX_BEATS = 64
-
-
 def reorder_payload(width: int, lanes: int, frame_flags: bool = False) -> data.StructLayout:
     """A beat: ``lanes`` samples, the frame's direction (and, on the output of a buffer built
     with ``frame_flags``, its first and last beat)."""
@@ -67,8 +63,8 @@ class BitReverseBuffer(wiring.Component):
     reverse : bool
         Read bit-reversed (default) or in the written order (a frame FIFO).
     tech : str
-        Memory technology (:class:`hw.ram.SimpleDualPortRAM`): ``"generic"`` (small banks in
-        distributed RAM) or ``"ecp5"`` (DP16KD with the output register).
+        Memory technology (:class:`hw.ram.SimpleDualPortRAM`): ``"generic"`` or ``"ecp5"``
+        (DP16KD with the output register).
     frame_flags : bool
         The output payload also marks each frame's ``first`` and ``last`` beat.
     """
@@ -103,10 +99,9 @@ class BitReverseBuffer(wiring.Component):
 
         banks = []
         for b in range(lanes):
-            # generic: small banks in distributed RAM (a DP16KD read without its output register,
-            # 5.8 ns clock-to-out, was the ECP5 critical path); ecp5: DP16KD with that register
-            ram = SimpleDualPortRAM(2 * w, slots * beats, self._tech,
-                                    distributed=beats <= DISTRIBUTED_MAX_BEATS)
+            # (generic: whatever memory the device offers, with a register after it; ecp5:
+            # DP16KD with its output register)
+            ram = SimpleDualPortRAM(2 * w, slots * beats, self._tech)
             m.submodules[f"bank{b}"] = ram
             banks.append(ram)
 
