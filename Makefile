@@ -10,12 +10,15 @@ STAMP  := $(VENV)/.circnn-installed
 JOBS   ?= 2
 DEMO   ?= build/demo
 
-.PHONY: install test demo bench clean help
+SYNTH  ?= build/synth
+
+.PHONY: install test demo bench synth clean help
 
 help:
 	@echo "make demo    circnn end to end (train, compress, quantize, RTL) with a report in $(DEMO)/"
 	@echo "make test    run the test suite"
 	@echo "make bench   run the benchmarks recorded in docs/ (slow)"
+	@echo "make synth   synthesis figures: FFT design points, digits engines, bitstreams (slower)"
 	@echo "make install create or update $(VENV) from pyproject.toml"
 
 $(STAMP): pyproject.toml
@@ -48,6 +51,24 @@ bench: install
 		-o build/bench/cnn8-q.npz --quiet
 	$(VENV)/bin/circnn bench engine-speed -m build/bench/cnn8-q.npz --lanes 4 \
 		--json build/bench/engine-speed.json
+
+synth: install
+	@mkdir -p $(SYNTH)
+	$(VENV)/bin/circnn bench fft-synth --seeds 1,2,3 --plot docs/img/fft-synth.png \
+		--json $(SYNTH)/fft-synth.json
+	$(VENV)/bin/circnn train --arch mlp --k 8 --quiet -o $(SYNTH)/mlp.npz
+	$(VENV)/bin/circnn train --arch cnn --channels 16,32 --k 8 --quiet -o $(SYNTH)/cnn.npz
+	$(VENV)/bin/circnn dataset --split train -o $(SYNTH)/x_train.npy
+	$(VENV)/bin/circnn quantize -m $(SYNTH)/mlp.npz --calib $(SYNTH)/x_train.npy \
+		-o $(SYNTH)/mlp-q.npz --quiet
+	$(VENV)/bin/circnn quantize -m $(SYNTH)/cnn.npz --calib $(SYNTH)/x_train.npy \
+		-o $(SYNTH)/cnn-q.npz --quiet
+	$(VENV)/bin/circnn synth engine -m $(SYNTH)/mlp-q.npz --target ecp5-85k --seeds 1,2,3 \
+		--json $(SYNTH)/engine-mlp-ecp5.json
+	$(VENV)/bin/circnn synth engine -m $(SYNTH)/cnn-q.npz --target ecp5-85k --seeds 1,2,3 \
+		--json $(SYNTH)/engine-cnn-ecp5.json
+	$(VENV)/bin/circnn build --board ulx3s -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/ulx3s-mlp
+	$(VENV)/bin/circnn build --board icebreaker -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/icebreaker-mlp
 
 clean:
 	rm -rf build .pytest_cache

@@ -216,18 +216,21 @@ def run_fft_sqnr(args) -> int:
 
     rows, results = [], []
     for k in args.k:
-        for guard in (args.guard or [None]):
-            for inverse in (False, True):
-                try:
-                    kw = {} if guard is None else {"guard": guard}
-                    params = FFTParams(k=k, width=args.width, **kw)
-                except ValueError as e:
-                    raise UsageError(str(e)) from None
-                r = fft_sqnr(params, args.frames, inverse=inverse)
-                results.append(r)
-                rows.append((k, args.width, r["guard"], "inverse" if inverse else "forward",
-                             r["sqnr_db"], r["ideal_sqnr_db"], r["gap_db"], r["saturations"]))
-    text = table(rows, ("k", "width", "guard", "direction", "SQNR dB", "ideal dB", "gap dB",
+        for spc in (None, 1):
+            for guard in (args.guard or [None]):
+                for inverse in (False, True):
+                    try:
+                        kw = {} if guard is None else {"guard": guard}
+                        params = FFTParams(k=k, width=args.width, samples_per_clock=spc, **kw)
+                    except ValueError as e:
+                        raise UsageError(str(e)) from None
+                    r = fft_sqnr(params, args.frames, inverse=inverse)
+                    r["numerics"] = "radix 2² (1 sample/clk)" if spc else "radix 2 (2p samples/clk)"
+                    results.append(r)
+                    rows.append((k, r["numerics"], r["guard"],
+                                 "inverse" if inverse else "forward", r["sqnr_db"],
+                                 r["ideal_sqnr_db"], r["gap_db"], r["saturations"]))
+    text = table(rows, ("k", "numerics", "guard", "direction", "SQNR dB", "ideal dB", "gap dB",
                         "saturations"))
     text += f"\n\n{args.frames} random frames per row, uniform at 1/4 full scale per component"
     emit(args, text, {"results": results})

@@ -149,6 +149,20 @@ def _critical_path(report) -> list:
     return out
 
 
+def synthesize_block(component, target: str, freq: float, seeds, workdir: Path,
+                     quiet: bool = False) -> dict:
+    """``component`` in the target's shell (registered ports on ECP5, a serial shell on iCE40:
+    ``hw/synth_shell.py``) through :func:`synthesize`; a tool failure is a UsageError."""
+    from hw.synth_shell import PortRegisters, SerialShell
+
+    shell = PortRegisters(component) if TARGETS[target]["shell"] == "registers" \
+        else SerialShell(component)
+    try:
+        return synthesize(shell, shell.ports, target, workdir, freq, seeds, quiet)
+    except SynthesisError as e:
+        raise UsageError(str(e)) from None
+
+
 def resolve_tech(params, target: str, tech: str = "auto") -> str:
     """The technology layer for ``target``: ``auto`` picks ``ecp5`` (MULT18X18D and DP16KD with
     their registers) on ECP5 when the pipeline and widths allow it, else ``generic``.  Raises
@@ -172,17 +186,10 @@ def synthesize_fft(params, target: str, tech: str, freq: float, seeds, workdir: 
     """The FFT engine out of context on ``target`` (see :func:`synthesize`), with its
     parameters, latency, throughput and LUTs per complex sample per clock."""
     from hw.fft_engine import FFTEngine
-    from hw.synth_shell import PortRegisters, SerialShell
 
     from .fft_options import describe
 
-    engine = FFTEngine(params, tech)
-    shell = PortRegisters(engine) if TARGETS[target]["shell"] == "registers" \
-        else SerialShell(engine)
-    try:
-        r = synthesize(shell, shell.ports, target, workdir, freq, seeds, quiet)
-    except SynthesisError as e:
-        raise UsageError(str(e)) from None
+    r = synthesize_block(FFTEngine(params, tech), target, freq, seeds, workdir, quiet)
     info = describe(params)
     r["block"] = "fft_engine"
     r["tech"] = tech
@@ -218,15 +225,8 @@ def synthesize_engine(plan, target: str, tech: str, freq: float, seeds, workdir:
                       quiet: bool = False) -> dict:
     """The layer engine of ``plan`` out of context on ``target`` (see :func:`synthesize`)."""
     from hw.layer_engine import LayerEngine
-    from hw.synth_shell import PortRegisters, SerialShell
 
-    engine = LayerEngine(plan, tech)
-    shell = PortRegisters(engine) if TARGETS[target]["shell"] == "registers" \
-        else SerialShell(engine)
-    try:
-        r = synthesize(shell, shell.ports, target, workdir, freq, seeds, quiet)
-    except SynthesisError as e:
-        raise UsageError(str(e)) from None
+    r = synthesize_block(LayerEngine(plan, tech), target, freq, seeds, workdir, quiet)
     r["block"] = "layer_engine"
     r["tech"] = tech
     return r

@@ -55,6 +55,10 @@ def block_interleaved(c: int, pix: int, pixels: int, k: int) -> tuple[int, int]:
     return (c >> lk) & 1, local_c * pixels + pix
 
 
+def _pow2(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
 def _bank_depth(channels: int, pixels: int, k: int) -> int:
     """Words per bank for a tensor: the even blocks of ``k`` channels, ``pixels`` each."""
     blocks = -(-channels // k)
@@ -85,6 +89,8 @@ class LayerPlan:
     out_w: int
     stride: int
     pad: int
+    pad_w: int          # pad * in_w
+    stride_w: int       # stride * in_w
     pool_h: int
     pool_w: int
     out_stride: int     # pixels per output channel (the output tensor's S)
@@ -137,11 +143,15 @@ class EnginePlan:
 
     @property
     def zbuf_depth(self) -> int:
-        return max(l.frames_in for l in self.layers) * self.fft.beats
+        """Words of one Z slot: frames (a power of two of them) of ``k/2p`` beats, so that an
+        address is ``Cat(beat, frame, slot)`` (no multiplier)."""
+        return _pow2(max(l.frames_in for l in self.layers)) * self.fft.beats
 
     @property
     def ybuf_depth(self) -> int:
-        return max(l.groups for l in self.layers) * self.bins
+        """Words of one Y slot: groups (a power of two of them) of ``k`` words, the ``k/2 + 1``
+        bins of a group padded to ``k``: an address is ``Cat(bin, group, slot)``."""
+        return _pow2(max(l.groups for l in self.layers)) * self.k
 
     @property
     def multipliers(self) -> dict:
@@ -300,7 +310,9 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
             m=ql.out_features, q=q, pb=pb, frames_in=r_frames, frames_out=-(-pb // 2),
             groups=groups, vectors=vectors, in_h=h, in_w=wd, out_h=ho, out_w=wo,
             stride=ql.stride if ql.kind == "conv" else 1,
-            pad=ql.padding if ql.kind == "conv" else 0, pool_h=ph, pool_w=pw,
+            pad=ql.padding if ql.kind == "conv" else 0,
+            pad_w=(ql.padding if ql.kind == "conv" else 0) * wd,
+            stride_w=(ql.stride if ql.kind == "conv" else 1) * wd, pool_h=ph, pool_w=pw,
             out_stride=out_s, in_size=math.prod(in_shape), out_size=math.prod(out_shape),
             acc_shift=ql.acc_shift, out_shift=ql.out_shift, wbase=wbase, bbase=bbase,
             tbase=tbase))

@@ -101,7 +101,6 @@ class HostLink(wiring.Component):
                 m.d.sync += tx_acc.eq(0)
 
         info = bp.info_payload(self._identity, plan.in_size, plan.out_size, W, maxp)
-        header_len = Signal(16)
         hi = Signal(range(len(info) + 5))   # byte index within a fixed reply
         part = Signal(range(max(vb, self._record) + 1))
         word = Signal(8 * max(vb, self._record))
@@ -162,7 +161,6 @@ class HostLink(wiring.Component):
                             m.next = "ERROR"
                     with m.Elif(cmd == bp.Command.INFER):
                         with m.If(length == in_bytes):
-                            m.d.sync += header_len.eq(out_bytes)
                             m.next = "INFER_HEADER"
                         with m.Else():
                             m.d.sync += status.eq(bp.Status.LENGTH)
@@ -181,62 +179,39 @@ class HostLink(wiring.Component):
                     m.d.sync += status.eq(bp.Status.TIMEOUT)
                     m.next = "ERROR"
 
-            # ---- fixed replies: an error, INFO, the OK of WEIGHTS ----------------------------------
-            def fixed_reply(state, status_value, payload: bytes):
+            # ---- replies: header, a fixed payload, the check byte; INFER's header only --------
+            def reply(state, status_value, payload: bytes = b"", length=None, then="SYNC",
+                      close=True, on_close=()):
+                n = len(payload) if length is None else length
                 with m.State(state):
-                    body_status = status_value
-                    n = len(payload)
                     with m.If(room):
                         m.d.sync += hi.eq(hi + 1)
                         with m.Switch(hi):
                             with m.Case(0):
                                 send(bp.SYNC_REPLY, after_sync=False)
                             with m.Case(1):
-                                send(body_status)
+                                send(status_value)
                             with m.Case(2):
                                 send(n & 0xFF)
                             with m.Case(3):
                                 send(n >> 8)
+                                if not close:
+                                    m.d.sync += [hi.eq(0), count.eq(0)]
+                                    m.next = then
                             for i, byte in enumerate(payload):
                                 with m.Case(4 + i):
                                     send(byte)
-                            with m.Case(4 + n):
-                                m.d.comb += [push_data.eq(-tx_acc), push.eq(1)]
-                                m.d.sync += hi.eq(0)
-                                m.next = "SYNC"
+                            if close:
+                                with m.Case(4 + len(payload)):
+                                    m.d.comb += [push_data.eq(-tx_acc), push.eq(1)]
+                                    m.d.sync += [hi.eq(0), *on_close]
+                                    m.next = then
 
-            fixed_reply("INFO", bp.Status.OK, info)
-            fixed_reply("DONE", bp.Status.OK, b"")
-            with m.State("ERROR"):
-                with m.If(room):
-                    m.d.sync += hi.eq(hi + 1)
-                    with m.Switch(hi):
-                        with m.Case(0):
-                            send(bp.SYNC_REPLY, after_sync=False)
-                        with m.Case(1):
-                            send(status)
-                        with m.Case(2, 3):
-                            send(0)
-                        with m.Case(4):
-                            m.d.comb += [push_data.eq(-tx_acc), push.eq(1)]
-                            m.d.sync += [hi.eq(0), self.errors.eq(self.errors + 1)]
-                            m.next = "SYNC"
-
-            # ---- INFER: the reply's header, then inputs in and outputs out together -----------
-            with m.State("INFER_HEADER"):
-                with m.If(room):
-                    m.d.sync += hi.eq(hi + 1)
-                    with m.Switch(hi):
-                        with m.Case(0):
-                            send(bp.SYNC_REPLY, after_sync=False)
-                        with m.Case(1):
-                            send(bp.Status.OK)
-                        with m.Case(2):
-                            send(out_bytes & 0xFF)
-                        with m.Case(3):
-                            send(out_bytes >> 8)
-                            m.d.sync += [hi.eq(0), count.eq(0)]
-                            m.next = "INFER"
+            reply("INFO", bp.Status.OK, info)
+            reply("DONE", bp.Status.OK)
+            reply("ERROR", status, on_close=[self.errors.eq(self.errors + 1)])
+            # INFER: the reply's header, then inputs in and outputs out together
+            reply("INFER_HEADER", bp.Status.OK, length=out_bytes, then="INFER", close=False)
             with m.State("INFER"):
                 self._feed_inputs(m, br, fetched, count, part, word, in_bytes)
                 with m.If(self._forward_outputs(m, send, room, out_word, hi)):

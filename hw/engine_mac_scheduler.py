@@ -3,7 +3,7 @@ Z slot through the MAC lanes into its Y slot."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -87,6 +87,13 @@ class MACScheduler(wiring.Component):
     def delay(self) -> int:
         return 2 + self._lanes_impl.delay
 
+    def _y_address(self, bin_, group, slot):
+        plan = self._plan
+        lk = plan.k.bit_length() - 1
+        gb = (plan.ybuf_depth // plan.k).bit_length() - 1
+        parts = [bin_[:lk]] + ([group[:gb]] if gb else []) + ([slot] if plan.y_slots > 1 else [])
+        return Cat(*parts)
+
     def elaborate(self, platform):
         m = Module()
         plan, d = self._plan, self.desc
@@ -144,8 +151,13 @@ class MACScheduler(wiring.Component):
         # ---- reads: Z[m] and Z[k - m] of frame j/2, one weight per lane ------------------------
         rz = mj >> 1
         mn = (k - mm) & (k - 1)
-        m.d.comb += [self.z_addr[0].eq(bz * zd + rz * beats + (mm >> l2p)),
-                     self.z_addr[1].eq(bz * zd + rz * beats + (mn >> l2p))]
+        # Z slot = Cat(beat, frame, slot), a power of two of frames of k/2p beats
+        bb = beats.bit_length() - 1
+        fb = (zd // beats).bit_length() - 1
+        for c, bin_ in enumerate((mm, mn)):
+            beat = (bin_ >> l2p)[:bb] if bb else Const(0, 0)
+            parts = [beat] + ([rz[:fb]] if fb else []) + ([bz] if ZS > 1 else [])
+            m.d.comb += self.z_addr[c].eq(Cat(*parts))
         for ram in wbanks:
             m.d.comb += [ram.r_addr.eq(wa), ram.r_en.eq(1)]
         term = data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
@@ -154,7 +166,8 @@ class MACScheduler(wiring.Component):
         t0 = Signal(term)
         m.d.comb += [t0.valid.eq(run), t0.first.eq(mj == 0), t0.last.eq(mj == d.q - 1),
                      t0.odd.eq(mj[0]), t0.lm.eq(mm), t0.ln.eq(mn),
-                     t0.tag.eq(Cat((by * yd + mg * bins + mm)[:ybits], mg))]
+                     # Y slot = Cat(bin, group, slot): groups of k words (bins padded)
+                     t0.tag.eq(Cat(self._y_address(mm, mg, by), mg))]
         t1, t2 = Signal(term, name="term1"), Signal(term, name="term2")  # the memories' delay
         m.d.sync += [t1.eq(t0), t2.eq(t1)]
         za = data.View(data.ArrayLayout(cw, lanes2p), self.z_data[0])

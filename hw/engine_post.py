@@ -87,22 +87,30 @@ class PostProcessor(wiring.Component):
         max_out_h = max(lp.out_h for lp in plan.layers)
         vec = self.vectors_done
         ox, oy = Signal(range(max_out_w + 1)), Signal(range(max_out_h + 1))
+        # running sums instead of multipliers: the pooled pixel's row base, and the sample's
+        # ``local * out_stride`` (samples come in order, local = s k + t)
+        prow = Signal(range(plan.act_bank_depth + 1))
+        lbase = Signal(range(plan.act_bank_depth + max(lp.out_stride for lp in plan.layers)))
         with m.If(self.layer_start):
-            m.d.sync += [ox.eq(0), oy.eq(0), vec.eq(0)]
-        with m.Elif(self.valid & self.i.vector_end):
-            m.d.sync += vec.eq(vec + 1)
-            with m.If(ox == d.out_w - 1):
-                m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
-            with m.Else():
-                m.d.sync += ox.eq(ox + 1)
-        opix = Mux(d.pool, (oy >> 1) * d.pool_w + (ox >> 1), vec)
+            m.d.sync += [ox.eq(0), oy.eq(0), vec.eq(0), prow.eq(0), lbase.eq(0)]
+        with m.Elif(self.valid):
+            m.d.sync += lbase.eq(lbase + d.out_stride)
+            with m.If(self.i.vector_end):
+                m.d.sync += [vec.eq(vec + 1), lbase.eq(0)]
+                with m.If(ox == d.out_w - 1):
+                    m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
+                    with m.If(oy[0]):
+                        m.d.sync += prow.eq(prow + d.pool_w)
+                with m.Else():
+                    m.d.sync += ox.eq(ox + 1)
+        opix = Mux(d.pool, prow + (ox >> 1), vec)
         first = ~oy[0] & ~ox[0]
         kept = (oy < (d.pool_h << 1)) & (ox < (d.pool_w << 1))
 
         # ---- stage 0: addresses (bias, read-modify-write); the feature index of each value -----
         local = Cat(self.i.t[:lk], self.i.s)    # the feature without its block-parity bit
         addr = Signal(range(plan.act_bank_depth), name="post_addr")
-        m.d.comb += [addr.eq(local * d.out_stride + opix), self.rmw_addr.eq(addr)]
+        m.d.comb += [addr.eq(lbase + opix), self.rmw_addr.eq(addr)]
         biases = []
         for i in range(2):
             init = [int(b) & ((1 << W) - 1) for b in plan.bias_banks[i]]

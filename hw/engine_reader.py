@@ -3,7 +3,7 @@ frames (Hermitian packing), as pairs of samples."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -55,7 +55,8 @@ class FrameReader(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay`` cycles from a step's issue to its pair (patch table 2, activations 2, a register);
+    ``delay`` cycles from a step's issue to its pair (the step's register, patch table 2,
+    activations 2, a register);
     a step every cycle.  The patch table: four banks (a pair's four columns).
 
     Members
@@ -69,7 +70,7 @@ class FrameReader(wiring.Component):
     pair_valid : Out(1), pair : Out(pair_layout)
     """
 
-    delay = 5
+    delay = 6
 
     def __init__(self, plan: EnginePlan, tech: str = "generic"):
         self._plan, self._tech = plan, tech
@@ -114,12 +115,12 @@ class FrameReader(wiring.Component):
         a_advance = Signal()
         with m.If(start_layer):
             m.d.sync += [a_vec.eq(0), a_ox.eq(0), iy0.eq(-d.pad), ix0.eq(-d.pad),
-                         row_base.eq(-(d.pad * d.in_w))]
+                         row_base.eq(-d.pad_w)]
         with m.Elif(a_advance):
             m.d.sync += a_vec.eq(a_vec + 1)
             with m.If(a_ox == d.out_w - 1):
                 m.d.sync += [a_ox.eq(0), ix0.eq(-d.pad), iy0.eq(iy0 + d.stride),
-                             row_base.eq(row_base + d.stride * d.in_w)]
+                             row_base.eq(row_base + d.stride_w)]
             with m.Else():
                 m.d.sync += [a_ox.eq(a_ox + 1), ix0.eq(ix0 + d.stride)]
 
@@ -176,6 +177,20 @@ class FrameReader(wiring.Component):
             self.y_release_slot.eq(rh),
         ]
 
+        # ---- the step, registered: everything below reads these (the arbitration above is a
+        # cycle of its own) -------------------------------------------------------------------
+        step_ctl = Cat(issue, mode, pair_end, rf, rt, u, rh, steps)
+        step = Signal.like(step_ctl, name="step")
+        m.d.sync += step.eq(step_ctl)
+        pos_r = Signal(3 * sw + 1, name="step_pos")
+        m.d.sync += pos_r.eq(Cat(iy0, ix0, row_base + ix0))
+        o = 0
+        fields = []
+        for v in (issue, mode, pair_end, rf, rt, u, rh, steps):
+            fields.append(step[o:o + len(Value.cast(v))])
+            o += len(Value.cast(v))
+        issue, mode, pair_end, rf, rt, u, rh, steps = fields
+
         # ---- which of the pair's four reads this step issues ---------------------------------
         # lane 2j + par: sample 2rt + j of block 2rf + par.  Steps: 1 (all), 2 (sample j = u),
         # 4 (lane u); the copy read: sample j (vector, two copies), block parity (table, two
@@ -211,7 +226,7 @@ class FrameReader(wiring.Component):
         # (activation data)
         ctl0 = Cat(issue, mode, pair_end, lanes_now, j_now, rf, rt)
         ctl2 = delayed(ctl0, 2, "rd_ctl")
-        pos2 = delayed(Cat(iy0, ix0, row_base + ix0), 2, "rd_pos")
+        pos2 = delayed(pos_r, 2, "rd_pos")
         iy0_2, ix0_2, pix_2 = (pos2[:sw].as_signed(), pos2[sw:2 * sw].as_signed(),
                                pos2[2 * sw:].as_signed())
         v2, mode2, end2 = ctl2[0], ctl2[1], ctl2[2]
@@ -307,5 +322,8 @@ def mirror_of(m, reader, rf, rt, rh, j_now, plan):
         else:          # copy c: block 2rf + c (group 2rf + c) at the step's sample
             t, group = Cat(j_now, rt), (rf << 1) + c
         mt = Mux(t > k // 2, k - t, t)
-        m.d.comb += [reader.y_addr[c].eq(rh * yd + group * bins + mt), mirror[c].eq(t > k // 2)]
+        # slots of a power of two of groups, groups of k words (bins padded): no multiplier
+        gb = (yd // k).bit_length() - 1
+        addr = Cat(mt[:k.bit_length() - 1], group[:gb], rh) if gb else Cat(mt[:k.bit_length() - 1], rh)
+        m.d.comb += [reader.y_addr[c].eq(addr), mirror[c].eq(t > k // 2)]
     return mirror

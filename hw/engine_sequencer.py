@@ -25,8 +25,8 @@ class Phase(enum.IntEnum):
 #: Fields of a descriptor (``golden.engine_plan.LayerPlan``) the gateware reads.
 DESCRIPTOR_FIELDS = ("conv", "gather", "fast", "relu", "pool", "n", "m", "q", "pb", "frames_in",
                      "frames_out", "groups", "vectors", "in_h", "in_w", "out_w", "stride", "pad",
-                     "pool_h", "pool_w", "out_stride", "acc_shift", "out_shift", "wbase",
-                     "bbase", "tbase")
+                     "pad_w", "stride_w", "pool_h", "pool_w", "out_stride", "acc_shift",
+                     "out_shift", "wbase", "bbase", "tbase")
 
 
 def descriptor_layout(plan: EnginePlan) -> data.StructLayout:

@@ -196,7 +196,9 @@ class LayerEngine(wiring.Component):
         max_frames = max(lp.frames_in for lp in plan.layers)
         vec, r, b = Signal(vbits), Signal(range(max_frames + 1)), Signal(range(beats))
         done = Signal()
-        m.d.comb += [zbuf.w_addr.eq((vec % plan.z_slots) * zd + r * beats + b),
+        fb = (zd // beats).bit_length() - 1
+        m.d.comb += [zbuf.w_addr.eq(Cat(b, r[:fb], vec % plan.z_slots) if fb
+                                    else Cat(b, vec % plan.z_slots)),
                      zbuf.w_data[0].eq(fo.payload.data),
                      zt.fill.eq(done), zt.fill_slot.eq(vec % plan.z_slots)]
         with m.If(seq.layer_start):
@@ -214,21 +216,31 @@ class LayerEngine(wiring.Component):
 
     def _walk(self, m, name, geometry):
         """Counters over a tensor of ``geometry = (channels, pixels)`` in C order, with the
-        block-interleaved bank and address of the element they point at, and the last."""
+        block-interleaved bank and address of the element they point at, and the last.  The
+        address is a running sum (``local(c) * pixels`` kept in a register), no multiplier."""
         plan = self._plan
-        lk = plan.k.bit_length() - 1
+        k = plan.k
+        lk = k.bit_length() - 1
         channels, pixels = geometry
         c = Signal(range(channels + 1), name=f"{name}_channel")
         pix = Signal(range(pixels + 1), name=f"{name}_pixel")
-        local_c = Cat(c[:lk], c[lk + 1:]) if len(c) > lk + 1 else c[:lk]
+        base = Signal(range(plan.act_bank_depth + k * pixels), name=f"{name}_base")
         addr = Signal(range(plan.act_bank_depth), name=f"{name}_addr")
-        m.d.comb += addr.eq(local_c * pixels + pix)
+        m.d.comb += addr.eq(base + pix)
         bank = c[lk] if len(c) > lk else 0
         last = (c == channels - 1) & (pix == pixels - 1)
 
         def advance():
             with m.If(pix == pixels - 1):
-                m.d.sync += [pix.eq(0), c.eq(Mux(c == channels - 1, 0, c + 1))]
+                m.d.sync += pix.eq(0)
+                with m.If(c == channels - 1):
+                    m.d.sync += [c.eq(0), base.eq(0)]
+                with m.Else():
+                    m.d.sync += c.eq(c + 1)
+                    # into bank 1: back to the start of this pair of blocks; else the next one
+                    into_bank1 = ((c + 1) & (2 * k - 1)) == k
+                    m.d.sync += base.eq(Mux(into_bank1, base - (k - 1) * pixels,
+                                            base + pixels))
             with m.Else():
                 m.d.sync += pix.eq(pix + 1)
 
