@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.engine_plan import EnginePlan
 
 from .cmul import ComplexMultiplier
-from .fixed import complex_layout, round_shift, round_shift_var, saturate
+from .fixed import complex_layout, round_shift, saturate
 
 __all__ = ["MACLanes"]
 
@@ -29,8 +29,10 @@ class MACLanes(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = 4 + pipeline``: ``y_valid`` rises that many cycles after the ``last`` term is at
-    the inputs (separation register, the multiplier's ``2 + pipeline`` stages, accumulator).
+    ``delay = 7 + pipeline``: ``y_valid`` rises that many cycles after the ``last`` term is at
+    the inputs (separation register, the multiplier's ``2 + pipeline`` stages, accumulator,
+    then three registers for the requantization: rounding addend, shift, saturation, so that
+    no path from the accumulator to the Y banks holds more than one of them).
     ``lanes`` complex multipliers (4 real ``width x width`` products each; on ECP5 MULT18X18D
     with their registers, ``pipeline = 2``), ``lanes`` accumulators of ``acc_width`` bits.
 
@@ -68,7 +70,7 @@ class MACLanes(wiring.Component):
 
     @property
     def delay(self) -> int:
-        return 4 + self._pipeline
+        return 7 + self._pipeline
 
     def elaborate(self, platform):
         m = Module()
@@ -101,9 +103,26 @@ class MACLanes(wiring.Component):
                 m.d.sync += [acc_re.eq(sum_re), acc_im.eq(sum_im)]
                 with m.If(c4.last):
                     m.d.sync += [res_re.eq(sum_re), res_im.eq(sum_im)]
-            y_re, k_re = saturate(round_shift_var(res_re, self.acc_shift), w - 1)
-            y_im, k_im = saturate(round_shift_var(res_im, self.acc_shift), w - 1)
-            m.d.comb += [self.y[lane].re.eq(y_re), self.y[lane].im.eq(y_im),
-                         self.clipped[lane].eq(self.y_valid & (k_re | k_im))]
-        m.d.sync += [self.y_valid.eq(c4.valid & c4.last), self.y_tag.eq(c4.tag)]
+            # requantization in three registered steps (round_shift_var, then saturate)
+            # a shift of acc_width or more leaves 0 (|res| < 2**(acc_width - 1)): clamped to it
+            amt = Signal(range(self._acc + 1), name=f"shift{lane}")
+            half = Signal(self._acc, name=f"half{lane}")
+            m.d.sync += [amt.eq(Mux(self.acc_shift > self._acc, self._acc, self.acc_shift)),
+                         half.eq((Const(1, self._acc + 1) << amt)[1:])]
+            rnd = [Signal(signed(self._acc + 1), name=f"rnd_{n}{lane}") for n in ("re", "im")]
+            sh = [Signal(signed(self._acc + 1), name=f"sh_{n}{lane}") for n in ("re", "im")]
+            outs = [Signal(signed(w - 1), name=f"y_{n}{lane}") for n in ("re", "im")]
+            clip = Signal(2, name=f"clip{lane}")
+            for i, res in enumerate((res_re, res_im)):
+                y_i, k_i = saturate(sh[i], w - 1)
+                m.d.sync += [rnd[i].eq(res + half), sh[i].eq(rnd[i] >> amt),
+                             outs[i].eq(y_i), clip[i].eq(k_i)]
+            m.d.comb += [self.y[lane].re.eq(outs[0]), self.y[lane].im.eq(outs[1]),
+                         self.clipped[lane].eq(self.y_valid & clip.any())]
+        ready = c4.valid & c4.last
+        for i in range(4):
+            nxt = Signal(1 + self._tag_width, name=f"y_ctrl{i}")
+            m.d.sync += nxt.eq(Cat(ready, c4.tag) if i == 0 else prev)
+            prev = nxt
+        m.d.comb += [self.y_valid.eq(prev[0]), self.y_tag.eq(prev[1:])]
         return m
