@@ -20,10 +20,12 @@ def add_parser(sub) -> None:
                                     "ports with payload bit fields, latency, throughput, gain).")
     add_fft_options(f)
     f.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
-    f.add_argument("--tech", choices=("generic", "ecp5"), default="generic",
-                   help="complex multipliers: generic '*', or ecp5 MULT18X18D primitives with "
-                        "their registers (needs --pipeline 2; a behavioural model of the "
-                        "primitive is written next to the Verilog for simulation)")
+    f.add_argument("--tech", choices=("generic", "ecp5", "ice40"), default="generic",
+                   help="technology: generic ('*' and inferred memories), ecp5 (MULT18X18D "
+                        "and DP16KD primitives with their registers; needs --pipeline 2) or "
+                        "ice40 (SB_RAM40_4K primitives, products split for the SB_MAC16); "
+                        "behavioural models of the primitives are written next to the Verilog "
+                        "for simulation")
     f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
                    help="print the manifest as JSON (or also write it to FILE)")
     f.set_defaults(run=run_fft)
@@ -73,11 +75,9 @@ def run_fft(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     engine = FFTEngine(params, args.tech)
     verilog = generate_fft_verilog(params, out / f"{TOPLEVEL}.v", engine)
-    extra = []
-    if args.tech == "ecp5":
-        from sim.ecp5_models import write_models
+    from sim.primitive_models import primitive_models
 
-        extra = [os.path.basename(p) for p in write_models(out)]
+    extra = [os.path.basename(p) for p in primitive_models(args.tech, out)]
     ports = [{"name": name.replace(".", "__"), "width": len(value),
               "direction": "input" if is_in else "output"}
              for name, value, is_in in flat_ports(engine)]

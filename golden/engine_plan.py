@@ -183,13 +183,21 @@ class EnginePlan:
         return {"activation_buffers": {"count": 2 * 2 * r, "depth": self.act_bank_depth,
                                        "bits": w},
                 "weight_banks": {"count": self.lanes, "depth": self.bank_depth, "bits": 2 * w},
-                "z_buffer": {"count": 2, "depth": self.z_slots * self.zbuf_depth,
-                             "bits": 2 * w * self.fft.lanes},
-                "y_banks": {"count": 2 * self.lanes, "depth": self.y_slots * self.ybuf_depth,
-                            "bits": 2 * w},
+                "z_buffer": self._z_memories(),
+                "y_banks": {"count": 2 * self.lanes,
+                            "depth": self.y_slots * self.ybuf_depth // 2, "bits": 2 * w},
                 "bias": {"count": 2, "depth": max(len(b) for b in self.bias_banks), "bits": w},
                 "patch_table": {"count": 4, "depth": max(len(t) for t in self.table_banks),
                                 "bits": sum(tbits)}}
+
+    def _z_memories(self) -> dict:
+        """The Z buffer (hw/engine_spectra.py ZBuffer): two banks of samples with 2 samples a
+        beat, else two copies of beat words."""
+        samples = self.z_slots * self.zbuf_depth * self.fft.lanes
+        if self.fft.lanes == 2:
+            return {"count": 2, "depth": samples // 2, "bits": 2 * self.width}
+        return {"count": 2, "depth": samples // self.fft.lanes,
+                "bits": 2 * self.width * self.fft.lanes}
 
     @property
     def table_bits(self) -> tuple[int, int]:

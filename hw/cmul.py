@@ -37,7 +37,11 @@ class ComplexMultiplier(wiring.Component):
         ``"generic"`` (``*`` operators, any device) or ``"ecp5"``: four ``MULT18X18D``
         primitives with their input, pipeline and output registers enabled (needs operands of at
         most 18 bits and ``pipeline = 2``, which has the same latency, so the two are
-        interchangeable; ``sim/ecp5_models.py`` provides a behavioural model for simulation).
+        interchangeable; ``sim/ecp5_models.py`` provides a behavioural model for simulation), or
+        ``"ice40"``: each product of an operand wider than 16 bits by one of 16 bits split into
+        ``a[0:16] * b`` (unsigned by signed: one 16 x 16 SB_MAC16) plus ``a[16:] * b`` for a top
+        of 2 bits, selected from ``0, b, -b, -2b`` in LUTs (Yosys would spend a second DSP on
+        it); the same exact product, the same latency.
     quarter : int or None
         ``b`` is known to be the quantized twiddle ``W^0 = (C, 0)`` (0) or ``W^(k/4) = (0, -C)``
         or its conjugate (1; the sign of ``b.im`` tells which), ``C = 2**(b_width-1) - 1``: the
@@ -51,7 +55,7 @@ class ComplexMultiplier(wiring.Component):
     o : Out(complex_layout(a_width + b_width + 1))
     """
 
-    TECHS = ("generic", "ecp5")
+    TECHS = ("generic", "ecp5", "ice40")
 
     def __init__(self, a_width: int, b_width: int, pipeline: int = 0, tech: str = "generic",
                  quarter: int | None = None):
@@ -64,7 +68,7 @@ class ComplexMultiplier(wiring.Component):
         if pipeline not in (0, 1, 2):
             raise TypeError(f"pipeline must be 0, 1 or 2, not {pipeline!r}")
         if tech not in self.TECHS:
-            raise TypeError(f"tech must be 'generic' or 'ecp5', not {tech!r}")
+            raise TypeError(f"tech must be 'generic', 'ecp5' or 'ice40', not {tech!r}")
         if tech == "ecp5" and (pipeline != 2 or a_width > 18 or b_width > 18):
             raise TypeError(f"tech 'ecp5' needs pipeline 2 and operands of at most 18 bits, not "
                             f"pipeline {pipeline} with {a_width} x {b_width} bits")
@@ -112,6 +116,18 @@ class ComplexMultiplier(wiring.Component):
             **ports)
         return p
 
+    @staticmethod
+    def _split_product(a, b):
+        """``a * b`` as a 16 x 16 product (the low 16 bits of ``a``, unsigned) plus the top bits
+        of ``a`` (at most 2, signed) times ``b`` as a selection: what one iCE40 SB_MAC16 and a
+        few LUTs compute."""
+        if len(a) <= 16 or len(a) > 18 or len(b) > 16:
+            return a * b
+        low = a.as_unsigned()[:16] * b          # unsigned 16 by signed 16
+        top = a[16:].as_signed()                # -2 .. 1 (or -1 .. 0 for 17 bits)
+        sel = Mux(top == 1, b, Mux(top == -1, -b, Mux(top == -2, -(b << 1), 0)))
+        return low + (sel << 16)
+
     def _quarter_products(self, m):
         """``a * b`` for a right-angle constant ``b``: ``x * C = (x << n) - x``."""
         n = self._b_width - 1
@@ -149,12 +165,13 @@ class ComplexMultiplier(wiring.Component):
             return m
         pw = self._a_width + self._b_width
         prods = [Signal(signed(pw), name=f"prod_{n}") for n in ("rr", "ii", "ri", "ir")]
+        mul = self._split_product if self._tech == "ice40" else (lambda x, y: x * y)
         with m.If(self.en):
             m.d.sync += [
-                prods[0].eq(self.a.re * self.b.re),
-                prods[1].eq(self.a.im * self.b.im),
-                prods[2].eq(self.a.re * self.b.im),
-                prods[3].eq(self.a.im * self.b.re),
+                prods[0].eq(mul(self.a.re, self.b.re)),
+                prods[1].eq(mul(self.a.im, self.b.im)),
+                prods[2].eq(mul(self.a.re, self.b.im)),
+                prods[3].eq(mul(self.a.im, self.b.re)),
             ]
         for stage in range(self._pipeline):
             delayed = [Signal(signed(pw), name=f"prod_{n}_p{stage}")

@@ -13,7 +13,6 @@ from .engine_mac import MACLanes
 from .engine_sequencer import descriptor_layout
 from .fixed import complex_layout
 from .ram import SimpleDualPortRAM
-from .select import select
 
 __all__ = ["MACScheduler", "weight_payload"]
 
@@ -54,7 +53,7 @@ class MACScheduler(wiring.Component):
     -------
     desc, layer_start, running : In
     z_full, y_free : In; z_take, z_release, y_claim, y_fill : Out with ``*_slot``
-    z_addr : Out(2 addresses), z_data : In(2 beats)     the Z buffer's two copies
+    z_addr : Out(2 sample addresses), z_data : In(2 samples)     the Z buffer's read ports
     y_en, y_addr : Out, y_data : Out(lanes words)       the Y banks' write port
     w : In(stream of weight_payload)   accepted while ``w_enable``
     w_enable : In(1)
@@ -64,8 +63,7 @@ class MACScheduler(wiring.Component):
     def __init__(self, plan: EnginePlan, tech: str = "generic"):
         self._plan, self._tech = plan, tech
         W, zs, ys = plan.width, plan.z_slots, plan.y_slots
-        zd, yd = zs * plan.zbuf_depth, ys * plan.ybuf_depth
-        beat = 2 * W * plan.fft.lanes
+        zd, yd = zs * plan.zbuf_depth * plan.fft.lanes, ys * plan.ybuf_depth
         self._mg_width = _bits(max(lp.groups for lp in plan.layers))
         self._lanes_impl = MACLanes(plan, tag_width=_bits(yd - 1) + self._mg_width, tech=tech)
         super().__init__({
@@ -76,7 +74,7 @@ class MACScheduler(wiring.Component):
             "y_claim": Out(1), "y_claim_slot": Out(range(ys)),
             "y_fill": Out(1), "y_fill_slot": Out(range(ys)),
             "z_addr": Out(data.ArrayLayout(range(zd), 2)),
-            "z_data": In(data.ArrayLayout(beat, 2)),
+            "z_data": In(data.ArrayLayout(complex_layout(W), 2)),
             "y_en": Out(1), "y_addr": Out(range(yd)),
             "y_data": Out(data.ArrayLayout(2 * W, plan.lanes)),
             "w": In(stream.Signature(weight_payload(plan))), "w_enable": In(1),
@@ -101,8 +99,6 @@ class MACScheduler(wiring.Component):
         ZS, YS = plan.z_slots, plan.y_slots
         bins, beats = plan.bins, plan.fft.beats
         zd, yd = plan.zbuf_depth, plan.ybuf_depth
-        lanes2p = plan.fft.lanes
-        l2p = lanes2p.bit_length() - 1
         cw = complex_layout(W)
         ybits = _bits(YS * yd - 1)
         vbits = range(max(lp.vectors for lp in plan.layers) + 1)
@@ -110,9 +106,11 @@ class MACScheduler(wiring.Component):
 
         # ---- weight banks ------------------------------------------------------------------
         wbanks = []
+        spram = self._tech == "ice40"  # single port, loaded at run time (SPRAM has no init)
         for lane in range(P):
             ram = SimpleDualPortRAM(2 * W, plan.bank_depth, self._tech,
-                                    init=plan.weight_banks[lane] or [0])
+                                    init=None if spram else (plan.weight_banks[lane] or [0]),
+                                    single_port=spram)
             m.submodules[f"wbank{lane}"] = ram
             wbanks.append(ram)
         m.d.comb += self.w.ready.eq(self.w_enable)
@@ -151,34 +149,27 @@ class MACScheduler(wiring.Component):
         # ---- reads: Z[m] and Z[k - m] of frame j/2, one weight per lane ------------------------
         rz = mj >> 1
         mn = (k - mm) & (k - 1)
-        # Z slot = Cat(beat, frame, slot), a power of two of frames of k/2p beats
-        bb = beats.bit_length() - 1
+        # Z sample address = Cat(sample, frame, slot), a power of two of frames of k samples
+        lk = k.bit_length() - 1
         fb = (zd // beats).bit_length() - 1
         for c, bin_ in enumerate((mm, mn)):
-            beat = (bin_ >> l2p)[:bb] if bb else Const(0, 0)
-            parts = [beat] + ([rz[:fb]] if fb else []) + ([bz] if ZS > 1 else [])
+            parts = [bin_[:lk]] + ([rz[:fb]] if fb else []) + ([bz] if ZS > 1 else [])
             m.d.comb += self.z_addr[c].eq(Cat(*parts))
         for ram in wbanks:
             m.d.comb += [ram.r_addr.eq(wa), ram.r_en.eq(1)]
         term = data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
-                                  "lm": max(1, l2p), "ln": max(1, l2p),
                                   "tag": ybits + len(mg)})
         t0 = Signal(term)
         m.d.comb += [t0.valid.eq(run), t0.first.eq(mj == 0), t0.last.eq(mj == d.q - 1),
-                     t0.odd.eq(mj[0]), t0.lm.eq(mm), t0.ln.eq(mn),
+                     t0.odd.eq(mj[0]),
                      # Y slot = Cat(bin, group, slot): groups of k words (bins padded)
                      t0.tag.eq(Cat(self._y_address(mm, mg, by), mg))]
         t1, t2 = Signal(term, name="term1"), Signal(term, name="term2")  # the memories' delay
         m.d.sync += [t1.eq(t0), t2.eq(t1)]
-        za = data.View(data.ArrayLayout(cw, lanes2p), self.z_data[0])
-        zb = data.View(data.ArrayLayout(cw, lanes2p), self.z_data[1])
         m.d.comb += [
             mac.valid.eq(t2.valid), mac.first.eq(t2.first), mac.last.eq(t2.last),
             mac.odd.eq(t2.odd), mac.tag.eq(t2.tag), mac.acc_shift.eq(d.acc_shift),
-            mac.zm.eq(select([za[l].as_value() for l in range(lanes2p)], t2.lm[:l2p])
-                      if l2p else za[0].as_value()),
-            mac.zn.eq(select([zb[l].as_value() for l in range(lanes2p)], t2.ln[:l2p])
-                      if l2p else zb[0].as_value()),
+            mac.zm.eq(self.z_data[0]), mac.zn.eq(self.z_data[1]),
         ]
         for lane, ram in enumerate(wbanks):
             m.d.comb += [mac.w[lane].as_value().eq(ram.r_data),

@@ -46,8 +46,8 @@ def check_engine_args(params, tech: str) -> None:
     """
     if not isinstance(params, FFTParams):
         raise TypeError(f"params must be an FFTParams, not {params!r}")
-    if tech not in ("generic", "ecp5"):
-        raise TypeError(f"tech must be 'generic' or 'ecp5', not {tech!r}")
+    if tech not in ("generic", "ecp5", "ice40"):
+        raise TypeError(f"tech must be 'generic', 'ecp5' or 'ice40', not {tech!r}")
     if tech == "ecp5" and (params.pipeline != 2 or params.internal_width > 18
                            or params.twiddle_width > 18):
         raise TypeError("tech 'ecp5' needs pipeline 2 and width + guard and twiddle_width of "
@@ -89,7 +89,7 @@ class FFTEngine(wiring.Component):
     tech : str
         ``"generic"``, or ``"ecp5"`` for complex multipliers on MULT18X18D primitives and block
         memories on DP16KD primitives with their own registers (needs ``pipeline=2``; same
-        latency and numerics).
+        latency and numerics), or ``"ice40"`` for products split to fit the 16 x 16 SB_MAC16.
 
     Members
     -------

@@ -51,9 +51,9 @@ class RecirculatingFFTCore(FreeRunningCore):
     ``passes * k / 2p`` cycles apart.  Nothing inside stalls (no clock enable): memories are
     block RAMs with their output register, written every cycle.
 
-    Memory per level: ``hop + 1`` frame slots in four banks (each half of a frame in even and
-    odd words of ``p`` samples, so a beat's two words and a butterfly cycle's two words fall in
-    different banks).
+    Memory per level: ``hop + 1`` frame slots in two banks of words of ``p`` samples (word ``n``
+    of a frame in bank ``n[0] xor n[log2 beats]``, so a beat's two words and a butterfly
+    cycle's two words fall in different banks).
     """
 
     def __init__(self, params, tech: str, signature):
@@ -172,10 +172,10 @@ class RecirculatingFFTCore(FreeRunningCore):
         slot counters of this level and of the one it writes)."""
         prm, sched = self._params, self._sched
         p, beats, iw, tw = prm.p, prm.beats, prm.internal_width, prm.twiddle_width
-        S, half = sched["level_slots"][i], max(1, beats // 2)
+        S = sched["level_slots"][i]
         word = data.ArrayLayout(complex_layout(iw), p)
-        nbanks = 4 if beats > 1 else 2
-        banks = [SimpleDualPortRAM(word.size, S * half, self._tech) for _ in range(nbanks)]
+        banks = [SimpleDualPortRAM(word.size, S * beats if beats > 1 else S,
+                                   self._tech) for _ in range(2)]
         for b, ram in enumerate(banks):
             m.submodules[f"l{i}_bank{b}"] = ram
 
@@ -186,13 +186,15 @@ class RecirculatingFFTCore(FreeRunningCore):
         t = self._phase
         slot_r = Signal(range(S), name=f"l{i}_slot_r")  # (epoch + 1) mod S = epoch - hop mod S
         m.d.comb += slot_r.eq(Mux(ep == S - 1, 0, ep + 1))
-        hb = half.bit_length() - 1
-        if beats > 1:
-            local = Mux(bypass, t[:hb], t[1:]) if hb else Const(0, 1)
-            raddr = Cat(local, slot_r) if hb else slot_r
-        else:
-            raddr = slot_r
-        for ram in banks:
+        # word n of a frame (2 beats words) is in bank n[0] ^ n[B] at address n >> 1 (B = log2
+        # beats): a butterfly's words t, t + beats and a beat's words 2t, 2t + 1 are in both banks
+        nb = beats.bit_length() - 1
+        for b, ram in enumerate(banks):
+            if beats > 1:
+                pair = Cat(t[1:nb], Const(b, 1) ^ t[0])
+                raddr = Cat(Mux(bypass, t[:nb], pair), slot_r)
+            else:
+                raddr = slot_r
             m.d.comb += [ram.r_addr.eq(raddr), ram.r_en.eq(1)]
 
         # twiddles by lane: e = ((t p + l) >> stage) << stage, conjugates for the inverse
@@ -222,11 +224,9 @@ class RecirculatingFFTCore(FreeRunningCore):
             bf = Butterfly(iw, tw, prm.pipeline, self._tech,
                            fixed_shift=prm.forward_shifts[0] if fixed else None)
             m.submodules[f"l{i}_bf{lane}"] = bf
+            x0, x1 = rd[0][lane].as_value(), rd[1][lane].as_value()
             if beats > 1:
-                x0 = Mux(parity2, rd[1][lane].as_value(), rd[0][lane].as_value())
-                x1 = Mux(parity2, rd[3][lane].as_value(), rd[2][lane].as_value())
-            else:
-                x0, x1 = rd[0][lane].as_value(), rd[1][lane].as_value()
+                x0, x1 = Mux(parity2, x1, x0), Mux(parity2, x0, x1)
             m.d.comb += [bf.en.eq(1), bf.x0.eq(x0), bf.x1.eq(x1), bf.tw.eq(twv),
                          bf.shift.eq(ctl2[3])]
             bfs.append(bf)
@@ -234,11 +234,9 @@ class RecirculatingFFTCore(FreeRunningCore):
         # bypass: the frame's words 2t, 2t+1 (half t >= B/2, both parities), unchanged
         lb = butterfly_latency(prm)
         if may_bypass:
+            copied = Cat(rd[0].as_value(), rd[1].as_value())
             if beats > 1:
-                copied = Mux(half2, Cat(rd[2].as_value(), rd[3].as_value()),
-                             Cat(rd[0].as_value(), rd[1].as_value()))
-            else:
-                copied = Cat(rd[0].as_value(), rd[1].as_value())
+                copied = Mux(half2, Cat(rd[1].as_value(), rd[0].as_value()), copied)
             copied = self._delayed(m, copied, lb, f"l{i}_copy")
         ctl_out = self._delayed(m, ctl2[:3], lb, f"l{i}_ctl_bf")
         valid_o, bypass_o = ctl_out[0], ctl_out[2]
@@ -259,23 +257,20 @@ class RecirculatingFFTCore(FreeRunningCore):
         return {"out": out, "banks": banks, "sats": sats, "slot_w": slot_w, "beat_w": beat_w}
 
     def _write_side(self, m, lv, src, slot_w, beat_w):
-        """Beat ``t`` of the stream into words ``2t`` (even bank) and ``2t + 1`` (odd bank) of
-        its half of slot ``slot_w``."""
+        """Beat ``t`` of the stream into words ``2t`` and ``2t + 1`` of slot ``slot_w``: both at
+        address ``t``, in banks ``h`` and ``1 - h`` (``h``: the half, ``t >= beats / 2``)."""
         prm = self._params
         beats, p, iw = prm.beats, prm.p, prm.internal_width
         wsize = 2 * iw * p
         src = src.as_value() if hasattr(src, "as_value") else src
         lo, hi = src[:wsize], src[wsize:]
-        half = max(1, beats // 2)
-        hb = half.bit_length() - 1
         banks = lv["banks"]
         if beats > 1:
-            top = beat_w[-1] if len(beat_w) else Const(0, 1)
-            addr = Cat(beat_w[:hb], slot_w) if hb else slot_w
+            top = beat_w[-1]
             for b, ram in enumerate(banks):
-                h, par = b // 2, b % 2
-                m.d.comb += [ram.w_addr.eq(addr), ram.w_data.eq(hi if par else lo),
-                             ram.w_en.eq(top == h)]
+                m.d.comb += [ram.w_addr.eq(Cat(beat_w, slot_w)),
+                             ram.w_data.eq(Mux(top, lo, hi) if b else Mux(top, hi, lo)),
+                             ram.w_en.eq(1)]
         else:
             for b, ram in enumerate(banks):
                 m.d.comb += [ram.w_addr.eq(slot_w), ram.w_data.eq(hi if b else lo),

@@ -17,7 +17,7 @@ from .engine_post import PostProcessor
 from .engine_reader import FrameReader
 from .engine_sequencer import Phase, Sequencer
 from .engine_slots import SlotTracker
-from .engine_spectra import CopiedMemory
+from .engine_spectra import YBanks, ZBuffer
 from .fft_engine import FFTEngine
 
 __all__ = ["LayerEngine", "value_payload", "weight_payload", "PHASES", "TECHS"]
@@ -27,7 +27,7 @@ PHASES = {p.name.lower(): int(p) for p in Phase}
 COUNTER_WIDTH = 32
 #: Output (inverse) frames buffered between the FFT engine and the post-processing.
 INVERSE_FIFO_FRAMES = 4
-TECHS = ("generic", "ecp5")
+TECHS = ("generic", "ecp5", "ice40")
 
 
 def value_payload(width: int) -> data.StructLayout:
@@ -62,6 +62,9 @@ class LayerEngine(wiring.Component):
     Every memory has one write and one read port (banked and copied:
     ``golden.engine_plan``), so each maps to a block RAM; ``tech="ecp5"`` builds them, the FFT
     engine's and the MAC lanes' multipliers on DP16KD and MULT18X18D with their registers.
+    ``tech="ice40"``: products split for the 16 x 16 SB_MAC16, and weight banks without initial
+    contents and with one address (SPRAM): the weights are then written through ``w`` before the
+    first sample (``weights_built_in`` is False).
 
     Latency and resources
     ---------------------
@@ -109,6 +112,11 @@ class LayerEngine(wiring.Component):
     def tech(self) -> str:
         return self._tech
 
+    @property
+    def weights_built_in(self) -> bool:
+        """The weight banks start with the model's weights (else: load them through ``w``)."""
+        return self._tech != "ice40"
+
     def elaborate(self, platform):
         m = Module()
         plan, tech = self._plan, self._tech
@@ -126,10 +134,10 @@ class LayerEngine(wiring.Component):
         m.submodules.post = post = PostProcessor(plan, tech)
         m.submodules.z_slots = zt = SlotTracker(plan.z_slots)
         m.submodules.y_slots = yt = SlotTracker(plan.y_slots)
-        m.submodules.zbuf = zbuf = CopiedMemory(2 * W * fp.lanes, plan.z_slots * plan.zbuf_depth,
-                                                1, 2, tech)
-        m.submodules.ybanks = ybanks = CopiedMemory(2 * W, plan.y_slots * plan.ybuf_depth,
-                                                    plan.lanes, 2, tech)
+        m.submodules.zbuf = zbuf = ZBuffer(2 * W, plan.z_slots * plan.zbuf_depth * fp.lanes, k,
+                                           fp.lanes, tech)
+        m.submodules.ybanks = ybanks = YBanks(2 * W, plan.y_slots * plan.ybuf_depth, k,
+                                              plan.lanes, tech)
         m.d.comb += [self.fft_saturations.eq(fft.saturations), self.busy.eq(seq.busy),
                      self.layer.eq(seq.layer), self.phase.eq(seq.phase)]
         start = seq.layer_start
@@ -167,8 +175,7 @@ class LayerEngine(wiring.Component):
             m.d.comb += fft.o.ready.eq(ser.i.ready)
 
         # ---- MAC scheduler: Z reads, Y writes, weight writes -----------------------------------
-        m.d.comb += [zbuf.r_addr.eq(mac.z_addr), mac.z_data[0].eq(zbuf.r_data[0][0]),
-                     mac.z_data[1].eq(zbuf.r_data[0][1]),
+        m.d.comb += [zbuf.r_addr.eq(mac.z_addr), mac.z_data.eq(zbuf.r_data),
                      ybanks.w_en.eq(mac.y_en), ybanks.w_addr.eq(mac.y_addr),
                      ybanks.w_data.eq(mac.y_data),
                      mac.w_enable.eq(seq.phase == Phase.LOAD)]
@@ -199,7 +206,7 @@ class LayerEngine(wiring.Component):
         fb = (zd // beats).bit_length() - 1
         m.d.comb += [zbuf.w_addr.eq(Cat(b, r[:fb], vec % plan.z_slots) if fb
                                     else Cat(b, vec % plan.z_slots)),
-                     zbuf.w_data[0].eq(fo.payload.data),
+                     zbuf.w_data.eq(fo.payload.data),
                      zt.fill.eq(done), zt.fill_slot.eq(vec % plan.z_slots)]
         with m.If(seq.layer_start):
             m.d.sync += [vec.eq(0), r.eq(0), b.eq(0)]

@@ -12,6 +12,7 @@ from golden.engine_fixed import QNetwork, run_fixed
 from golden.engine_plan import EnginePlan, plan_engine
 from hw.layer_engine import LayerEngine, weight_payload
 
+from .primitive_models import primitive_models
 from .simulators import run_cocotb
 from .verilog import write_verilog
 
@@ -34,10 +35,25 @@ def plan_digest(plan: EnginePlan) -> str:
     return h.hexdigest()[:12]
 
 
-def generate_engine_verilog(plan: EnginePlan, path: Path, engine: LayerEngine | None = None
-                            ) -> Path:
+def generate_engine_verilog(plan: EnginePlan, path: Path, engine: LayerEngine | None = None,
+                            tech: str = "generic") -> Path:
     """Verilog of the engine (module ``layer_engine``), rewritten only when it changed."""
-    return write_verilog(engine if engine is not None else LayerEngine(plan), TOPLEVEL, path)
+    return write_verilog(engine if engine is not None else LayerEngine(plan, tech), TOPLEVEL,
+                         path)
+
+
+def weight_load(plan: EnginePlan) -> tuple[dict, dict]:
+    """A ``reload`` step writing every weight word of the plan, and its arrays (what an engine
+    without built-in weights, ``tech="ice40"``, needs before its first sample)."""
+    lanes, addrs, words = [], [], []
+    for lane, bank in enumerate(plan.weight_banks):
+        lanes += [lane] * len(bank)
+        addrs += list(range(len(bank)))
+        words += [int(v) for v in bank]
+    step = {"op": "reload", "lanes": "_load_lanes", "addrs": "_load_addrs",
+            "data": "_load_words"}
+    return step, {"_load_lanes": np.array(lanes), "_load_addrs": np.array(addrs),
+                  "_load_words": np.array(words)}
 
 
 def payload_offsets(plan: EnginePlan) -> dict:
@@ -52,18 +68,27 @@ def expected_outputs(qnet: QNetwork, x_int) -> np.ndarray:
 
 def run_engine_rtl(plan: EnginePlan, steps: list, arrays: dict, sim: str, build_root: Path,
                    gap: float = 0.0, stall: float = 0.0, seed: int = 0, waves: bool = False,
-                   timeout_cycles: int | None = None, fast: bool = False) -> dict:
+                   timeout_cycles: int | None = None, fast: bool = False,
+                   tech: str = "generic") -> dict:
     """Simulate the engine through ``steps`` (see ``sim/tb_layer_engine.py``) with the named
     ``arrays``; returns the results (``outputs``, ``sample_cycles``, ``layer_cycles``,
     ``saturations``, ``fft_saturations``) and ``build_dir``.  Builds are cached per plan and
     simulator under ``build_root``; the checker fails the run on any difference.  ``fast``
-    (no gaps or stalls) drives the streams without per-cycle Python, for speed."""
+    (no gaps or stalls) drives the streams without per-cycle Python, for speed.  ``tech``
+    builds the engine on that technology's primitives, simulated with their behavioural models
+    (``sim/primitive_models.py``); an engine without built-in weights gets them written through
+    its port first."""
     if fast and (gap or stall):
         raise ValueError("fast stream drivers have no gaps or backpressure")
-    key = plan_digest(plan)
+    engine = LayerEngine(plan, tech)
+    if not engine.weights_built_in:
+        step, load = weight_load(plan)
+        steps, arrays = [step] + list(steps), {**arrays, **load}
+    key = plan_digest(plan) + ("" if tech == "generic" else f"-{tech}")
     build_dir = Path(build_root).resolve() / f"engine-{key}-{sim}{'-waves' if waves else ''}"
     build_dir.mkdir(parents=True, exist_ok=True)
-    sources = [generate_engine_verilog(plan, build_dir / f"{TOPLEVEL}.v")]
+    sources = [generate_engine_verilog(plan, build_dir / f"{TOPLEVEL}.v", engine)]
+    sources += primitive_models(tech, build_dir)
     stim = build_dir / "stimulus.npz"
     np.savez(stim, **{k: np.asarray(v) for k, v in arrays.items()})
     results = build_dir / "results.npz"

@@ -12,7 +12,7 @@ import numpy as np
 from golden.fft_fixed import FFTParams
 from hw.fft_engine import FFTEngine
 
-from .ecp5_models import write_models
+from .primitive_models import primitive_models
 from .simulators import run_cocotb
 from .verilog import write_verilog
 
@@ -42,16 +42,15 @@ def run_fft_rtl(params: FFTParams, frames, inverse, sim: str, build_root: Path, 
     the first input beat offered to the last output beat) and ``build_dir`` (holding the
     waveform when ``waves``).  With ``check`` the testbench also compares every frame with the
     golden model and fails on any difference.  Builds are cached per parameter set and
-    simulator under ``build_root``.  ``tech="ecp5"`` simulates the MULT18X18D version against
-    the behavioural model of ``sim/ecp5_models.py``.
+    simulator under ``build_root``.  ``tech="ecp5"`` or ``"ice40"`` simulates the primitive
+    instances against the behavioural models of ``sim/ecp5_models.py``, ``sim/ice40_models.py``.
     """
     key = hashlib.sha1(json.dumps([params_dict(params), tech], sort_keys=True).encode()
                        ).hexdigest()[:12]
     build_dir = Path(build_root).resolve() / f"fft-{params.k}-{key}-{sim}{'-waves' if waves else ''}"
     build_dir.mkdir(parents=True, exist_ok=True)
     sources = [generate_fft_verilog(params, build_dir / f"{TOPLEVEL}.v", tech=tech)]
-    if tech == "ecp5":
-        sources += write_models(build_dir)
+    sources += primitive_models(tech, build_dir)
     stim = build_dir / "stimulus.npz"
     np.savez(stim, frames=np.asarray(frames, dtype=np.complex128),
              inverse=np.asarray(inverse, dtype=np.int64))

@@ -93,7 +93,7 @@ def test_butterfly(width, tw_width, pipeline, fixed, en):
 @pytest.mark.parametrize("args, message", [
     ((1, 8), "a_width must be an integer from 2 to 36, not 1"),
     ((8, 8, 3), "pipeline must be 0, 1 or 2, not 3"),
-    ((8, 8, 2, "xilinx"), "tech must be 'generic' or 'ecp5', not 'xilinx'"),
+    ((8, 8, 2, "xilinx"), "tech must be 'generic', 'ecp5' or 'ice40', not 'xilinx'"),
     ((19, 16, 2, "ecp5"), "tech 'ecp5' needs pipeline 2 and operands of at most 18 bits, not "
                           "pipeline 2 with 19 x 16 bits"),
     ((18, 16, 0, "ecp5"), "not pipeline 0 with 18 x 16 bits"),

@@ -60,7 +60,7 @@ def test_two_cycle_read_holds_when_disabled_and_reads_init():
 @pytest.mark.parametrize("kwargs, message", [
     ({"width": 0, "depth": 4}, "width must be an integer from 1 to 4096, not 0"),
     ({"width": 8, "depth": 0}, "depth must be a positive integer, not 0"),
-    ({"width": 8, "depth": 4, "tech": "xilinx"}, "tech must be 'generic' or 'ecp5', not 'xilinx'"),
+    ({"width": 8, "depth": 4, "tech": "xilinx"}, "tech must be 'generic', 'ecp5' or 'ice40', not 'xilinx'"),
 ])
 def test_validation(kwargs, message):
     with pytest.raises(TypeError, match=message):
