@@ -31,13 +31,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: install
-	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -n $(JOBS) -q -m "not slow"
 
 demo: install
 	$(VENV)/bin/circnn demo -o $(DEMO)
 
 bench: install
 	@mkdir -p build/bench
+	$(PY) -m pytest -n $(JOBS) -q -m slow
 	$(VENV)/bin/circnn bench matmul --json build/bench/matmul.json
 	$(VENV)/bin/circnn bench accuracy --plot docs/img/accuracy.png --json build/bench/accuracy.json
 	$(VENV)/bin/circnn bench compress --arch mlp --json build/bench/compress-mlp.json

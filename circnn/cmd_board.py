@@ -48,7 +48,8 @@ def add_parser(sub) -> None:
 def run_infer(args) -> int:
     _, qnet = load_quantized(args.model)
     board = args.board or "icebreaker"
-    plan, _, params, identity = board_plan(qnet, board, p=args.p, d=args.d, lanes=args.lanes)
+    plan, tech, params, identity = board_plan(qnet, board, p=args.p, d=args.d,
+                                              lanes=args.lanes)
     raw = load_npy(args.input, "input")
     if raw.ndim < 1 or tuple(raw.shape[1:]) != tuple(qnet.input_shape):
         raise UsageError(f"{args.input}: expected samples of shape (N, "
@@ -62,12 +63,13 @@ def run_infer(args) -> int:
         progress(f"board infer: {len(x)} samples through the simulated {board} board top", quiet)
         try:
             r = run_board(plan, identity, x.reshape(len(x), -1), "verilator",
-                          Path(args.build_dir))
+                          Path(args.build_dir), tech=tech)
         except SimulatorError as e:
             raise UsageError(str(e)) from None
         y, where = r["outputs"], f"simulated {board} board top"
     else:
-        y, where = _serial_session(args, identity, qnet.width, x), args.port
+        frames = bp.model_weight_frames(plan.weight_banks, qnet.width)
+        y, where = _serial_session(args, identity, qnet.width, x, frames), args.port
     save_npy(args.output, y)
     report = {"samples": int(len(x)), "board": board, "where": where, "model_id": identity,
               "input_saturations": clipped, "output": args.output}
@@ -77,7 +79,7 @@ def run_infer(args) -> int:
     return 0
 
 
-def _serial_session(args, identity, width, x):
+def _serial_session(args, identity, width, x, model_frames):
     try:
         import serial
     except ImportError:
@@ -87,7 +89,7 @@ def _serial_session(args, identity, width, x):
     except (serial.SerialException, OSError) as e:
         raise UsageError(f"cannot open {args.port}: {e}") from None
     parser = bp.ReplyParser()
-    session = bp.inference_session(identity, width, x)
+    session = bp.inference_session(identity, width, x, model_frames=model_frames)
     try:
         with port:
             frame = next(session)

@@ -13,7 +13,8 @@ Frames::
 
 * ``INFO`` (0x01, no payload): reply ``b"CNN1"``, the model id (4 bytes), ``in_size`` and
   ``out_size`` (2 bytes each), the value width in bits (1 byte), the largest request payload the
-  board takes (2 bytes).  The model id is a hash of the quantized network and the engine's
+  board takes (2 bytes), flags (1 byte; bit 0: the weights are not in the bitstream, so the host
+  loads them with WEIGHTS before the first INFER).  The model id is a hash of the quantized network and the engine's
   parameters (:func:`model_id`): the host refuses a model that is not the bitstream's.
 * ``INFER`` (0x02): ``in_size`` quantized inputs, ``value_bytes`` bytes each (two's complement,
   little endian); reply: ``out_size`` outputs the same way.
@@ -37,7 +38,7 @@ import numpy as np
 __all__ = ["SYNC_REQUEST", "SYNC_REPLY", "Command", "Status", "checksum", "request", "reply",
            "ReplyParser", "ProtocolError", "value_bytes", "encode_values", "decode_values",
            "encode_weights", "model_id", "info_payload", "parse_info", "RECORDS_PER_FRAME",
-           "inference_session", "check_reply"]
+           "inference_session", "check_reply", "FLAG_LOAD_WEIGHTS", "model_weight_frames"]
 
 SYNC_REQUEST = 0xA5
 SYNC_REPLY = 0x5A
@@ -156,17 +157,23 @@ def model_id(qnet, parameters: dict) -> int:
     return int.from_bytes(h.digest()[:4], "little")
 
 
+#: INFO flag: the board's weight memories start empty (iCE40 SPRAM); load them first.
+FLAG_LOAD_WEIGHTS = 0x01
+
+
 def info_payload(identity: int, in_size: int, out_size: int, width: int,
-                 max_payload: int) -> bytes:
-    return MAGIC + struct.pack("<IHHBH", identity, in_size, out_size, width, max_payload)
+                 max_payload: int, load_weights: bool = False) -> bytes:
+    return MAGIC + struct.pack("<IHHBHB", identity, in_size, out_size, width, max_payload,
+                               FLAG_LOAD_WEIGHTS if load_weights else 0)
 
 
 def parse_info(payload: bytes) -> dict:
-    if len(payload) != 15 or payload[:4] != MAGIC:
+    if len(payload) != 16 or payload[:4] != MAGIC:
         raise ProtocolError("the INFO reply is not a circnn board's")
-    identity, in_size, out_size, width, max_payload = struct.unpack("<IHHBH", payload[4:])
+    identity, in_size, out_size, width, max_payload, flags = struct.unpack("<IHHBHB",
+                                                                           payload[4:])
     return {"model_id": identity, "in_size": in_size, "out_size": out_size, "width": width,
-            "max_payload": max_payload}
+            "max_payload": max_payload, "load_weights": bool(flags & FLAG_LOAD_WEIGHTS)}
 
 
 def check_reply(status: int, what: str) -> None:
@@ -175,12 +182,14 @@ def check_reply(status: int, what: str) -> None:
                             f" (status {status:#04x})")
 
 
-def inference_session(identity: int, width: int, samples, weight_frames=()):
+def inference_session(identity: int, width: int, samples, weight_frames=(), model_frames=()):
     """The host's side of a session, without I/O (a generator): it yields each request frame
     and is sent the ``(status, payload)`` reply; it returns the outputs ``(samples, out_size)``.
 
     Asks INFO first and refuses a board whose model id is not ``identity``; then sends the
-    WEIGHTS payloads ``weight_frames`` (if any) and one INFER per sample.  A serial port
+    model's WEIGHTS payloads ``model_frames`` if the board says its weights are not in the
+    bitstream (refusing to go on without them), the WEIGHTS payloads ``weight_frames`` (a
+    reload, if any) and one INFER per sample.  A serial port
     (``circnn board infer``) and the board's simulation (``sim/tb_board.py``) both drive it.
     """
     status, payload = yield request(Command.INFO)
@@ -191,7 +200,11 @@ def inference_session(identity: int, width: int, samples, weight_frames=()):
                             f"({identity:#010x}): build the bitstream for it (circnn build)")
     if info["width"] != width:
         raise ProtocolError(f"the board's values are {info['width']} bits, not {width}")
-    for frame in weight_frames:
+    model_frames = list(model_frames)
+    if info["load_weights"] and not model_frames:
+        raise ProtocolError("the board's weights are not in its bitstream and no weights "
+                            "were given to load")
+    for frame in (model_frames if info["load_weights"] else []) + list(weight_frames):
         status, _ = yield request(Command.WEIGHTS, frame)
         check_reply(status, "WEIGHTS")
     outputs = []
@@ -207,3 +220,13 @@ def inference_session(identity: int, width: int, samples, weight_frames=()):
             raise ProtocolError(f"the board returned {y.size} values, not {info['out_size']}")
         outputs.append(y)
     return np.array(outputs, dtype=np.int64).reshape(len(outputs), info["out_size"])
+
+
+def model_weight_frames(weight_banks, width: int) -> list[bytes]:
+    """The WEIGHTS payloads that write every word of an engine plan's ``weight_banks``."""
+    lanes, addrs, words = [], [], []
+    for lane, bank in enumerate(weight_banks):
+        lanes += [lane] * len(bank)
+        addrs += range(len(bank))
+        words += [int(v) for v in bank]
+    return encode_weights(lanes, addrs, words, width)

@@ -180,8 +180,11 @@ class EnginePlan:
         and one read port (banks and copies counted)."""
         w, r = self.width, self.act_replicas
         tbits = self.table_bits
-        return {"activation_buffers": {"count": 2 * 2 * r, "depth": self.act_bank_depth,
-                                       "bits": w},
+        if r == 1 and not any(lp.pool for lp in self.layers):   # both buffers in one memory
+            acts = {"count": 2, "depth": 2 << (self.act_bank_depth - 1).bit_length(), "bits": w}
+        else:
+            acts = {"count": 2 * 2 * r, "depth": self.act_bank_depth, "bits": w}
+        return {"activation_buffers": acts,
                 "weight_banks": {"count": self.lanes, "depth": self.bank_depth, "bits": 2 * w},
                 "z_buffer": self._z_memories(),
                 "y_banks": {"count": 2 * self.lanes,

@@ -39,7 +39,8 @@ class HostLink(wiring.Component):
     Latency and resources
     ---------------------
     The UART sets the pace (ten bit times per byte).  A payload buffer of ``max_payload`` bytes
-    (``max(in_size * value_bytes, RECORDS_PER_FRAME * record)``), a reply FIFO of 16 bytes.
+    (``max(in_size * value_bytes, RECORDS_PER_FRAME * record)``), a reply FIFO of 4 bytes (the
+    UART sets the pace anyway).
 
     Members
     -------
@@ -49,8 +50,10 @@ class HostLink(wiring.Component):
     errors : Out(8)   requests answered with an error
     """
 
-    def __init__(self, plan: EnginePlan, identity: int, timeout: int):
+    def __init__(self, plan: EnginePlan, identity: int, timeout: int,
+                 load_weights: bool = False):
         self._plan, self._identity, self._timeout = plan, identity, timeout
+        self._load_weights = load_weights
         w = plan.width
         self._vb = bp.value_bytes(w)
         self._record = 3 + 2 * self._vb
@@ -70,7 +73,7 @@ class HostLink(wiring.Component):
         maxp = self.max_payload
         in_bytes, out_bytes = plan.in_size * vb, plan.out_size * vb
 
-        m.submodules.txq = txq = fifo.SyncFIFOBuffered(width=8, depth=16)
+        m.submodules.txq = txq = fifo.SyncFIFOBuffered(width=8, depth=4)
         wiring.connect(m, wiring.flipped(self.tx), txq.r_stream)
         m.submodules.buf = buf = memory.Memory(shape=8, depth=maxp, init=[])
         bw, br = buf.write_port(), buf.read_port()
@@ -81,6 +84,7 @@ class HostLink(wiring.Component):
         count = Signal(16)             # payload bytes received, or bytes handled
         acc = Signal(8)                # running sum of the frame
         status = Signal(8)
+        phase = Signal(range(self._record))   # payload bytes received modulo the record size
         idle = Signal(range(self._timeout + 1))
         rx = self.rx
         m.d.comb += rx.ready.eq(0)
@@ -100,7 +104,8 @@ class HostLink(wiring.Component):
             else:
                 m.d.sync += tx_acc.eq(0)
 
-        info = bp.info_payload(self._identity, plan.in_size, plan.out_size, W, maxp)
+        info = bp.info_payload(self._identity, plan.in_size, plan.out_size, W, maxp,
+                               self._load_weights)
         hi = Signal(range(len(info) + 5))   # byte index within a fixed reply
         part = Signal(range(max(vb, self._record) + 1))
         word = Signal(8 * max(vb, self._record))
@@ -109,7 +114,7 @@ class HostLink(wiring.Component):
         with m.FSM(init="SYNC"):
             with m.State("SYNC"):
                 m.d.comb += rx.ready.eq(1)
-                m.d.sync += [acc.eq(0), count.eq(0), idle.eq(0)]
+                m.d.sync += [acc.eq(0), count.eq(0), idle.eq(0), phase.eq(0)]
                 with m.If(rx.valid & (rx.payload == bp.SYNC_REQUEST)):
                     m.next = "CMD"
             for state, nxt in (("CMD", "LEN0"), ("LEN0", "LEN1"), ("LEN1", "PAYLOAD")):
@@ -137,7 +142,8 @@ class HostLink(wiring.Component):
                 m.d.comb += rx.ready.eq(1)
                 m.d.sync += idle.eq(idle + 1)
                 with m.If(rx.valid):
-                    m.d.sync += [acc.eq(acc + rx.payload), idle.eq(0), count.eq(count + 1)]
+                    m.d.sync += [acc.eq(acc + rx.payload), idle.eq(0), count.eq(count + 1),
+                                 phase.eq(Mux(phase == self._record - 1, 0, phase + 1))]
                     m.d.comb += [bw.addr.eq(count), bw.data.eq(rx.payload),
                                  bw.en.eq(count < maxp)]
                     with m.If(count == length - 1):
@@ -166,8 +172,7 @@ class HostLink(wiring.Component):
                             m.d.sync += status.eq(bp.Status.LENGTH)
                             m.next = "ERROR"
                     with m.Elif(cmd == bp.Command.WEIGHTS):
-                        with m.If((length <= maxp) & (length != 0)
-                                  & ((length % self._record) == 0)):
+                        with m.If((length <= maxp) & (length != 0) & (phase == 0)):
                             m.next = "WEIGHTS"
                         with m.Else():
                             m.d.sync += status.eq(bp.Status.LENGTH)

@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 from golden.engine_plan import EnginePlan
 
 from .board_link import HostLink
-from .layer_engine import LayerEngine
+from .layer_engine import LayerEngine, weights_in_bitstream
 from .uart import UARTReceiver, UARTTransmitter
 
 __all__ = ["BoardTop", "BoardChip", "BOARD_PORTS"]
@@ -42,7 +42,7 @@ class BoardTop(wiring.Component):
         self._plan, self._identity, self._divisor, self._tech = plan, identity, divisor, tech
         # a frame may pause for up to 64 byte times before it is dropped
         self._timeout = timeout if timeout is not None else 640 * divisor
-        self.link = HostLink(plan, identity, self._timeout)
+        self.link = HostLink(plan, identity, self._timeout, not weights_in_bitstream(tech))
         super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "led": Out(2)})
 
     @property

@@ -40,10 +40,15 @@ class ActivationBuffers(wiring.Component):
     cycle name distinct ``(bank, copy)`` pairs (it schedules them so), so every memory has one
     write and one read port.
 
+    When no layer pools and there is one copy (``merged``), the two buffers of a bank share one
+    memory of twice the depth (the buffer is the top address bit): its one write port writes
+    ``dst``, its one read port reads ``src``, and nothing reads ``dst``.
+
     Latency and resources
     ---------------------
     Reads take 2 cycles (``delay``), writes 1.  ``2 * 2 * act_replicas`` memories of
-    ``act_bank_depth`` words of ``width`` bits.
+    ``act_bank_depth`` words of ``width`` bits (``merged``: 2 memories of twice
+    ``act_bank_depth`` rounded up to a power of two).
 
     Members
     -------
@@ -74,7 +79,14 @@ class ActivationBuffers(wiring.Component):
             "unload_data": Out(w),
         })
 
+    @property
+    def merged(self) -> bool:
+        """One memory per bank for both buffers (no pooling, one copy)."""
+        return self._plan.act_replicas == 1 and not any(lp.pool for lp in self._plan.layers)
+
     def elaborate(self, platform):
+        if self.merged:
+            return self._elaborate_merged()
         m = Module()
         plan = self._plan
         R, w = plan.act_replicas, plan.width
@@ -101,6 +113,39 @@ class ActivationBuffers(wiring.Component):
         m.d.comb += usel.eq(Mux(self.src, 4, 0) | (self.unload_bank << 1))
         m.d.comb += self.unload_data.eq(self._pick(mems, self._delayed(m, usel, "unload_sel"), R))
         return m
+
+    def _elaborate_merged(self):
+        m = Module()
+        plan = self._plan
+        rams = []
+        for n in range(2):
+            ram = SimpleDualPortRAM(plan.width, 2 << self._abits, self._tech)
+            m.submodules[f"bank{n}"] = ram
+            rams.append(ram)
+            loading = self.load_en
+            hit = [self.lane[i].en & (self.lane[i].bank == n) for i in range(READ_LANES)]
+            src_addr = self.lane[READ_LANES - 1].addr
+            for i in reversed(range(READ_LANES)):
+                src_addr = Mux(hit[i], self.lane[i].addr, src_addr)
+            src_addr = Mux(self.unload_en & (self.unload_bank == n), self.unload_addr, src_addr)
+            m.d.comb += [
+                ram.w_en.eq((loading & (self.load_bank == n)) | self.post_en[n]),
+                ram.w_addr.eq(Mux(loading, self.load_addr,
+                                  self.post_addr | (~self.src << self._abits))),
+                ram.w_data.eq(Mux(loading, self.load_data, self.post_data[n])),
+                ram.r_addr.eq(src_addr | (self.src << self._abits)), ram.r_en.eq(1),
+            ]
+        for i in range(READ_LANES):
+            bank = self._delayed(m, self.lane[i].bank, f"lane{i}_bank")
+            m.d.comb += self.lane_data[i].eq(Mux(bank, rams[1].r_data, rams[0].r_data))
+        ubank = self._delayed(m, self.unload_bank, "unload_bank")
+        m.d.comb += self.unload_data.eq(Mux(ubank, rams[1].r_data, rams[0].r_data))
+        return m
+
+    @property
+    def _abits(self) -> int:
+        """Address bits of one buffer's bank (``act_bank_depth`` words)."""
+        return (self._plan.act_bank_depth - 1).bit_length()
 
     def _ports(self, m, ram, b, n, r):
         dst = self.src != b

@@ -3,7 +3,7 @@ inverse FFT beats into two values per clock (the serializer)."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -22,36 +22,57 @@ class BeatPacker(wiring.Component):
 
     Overview
     --------
-    Pairs wait in a FIFO of ``depth`` entries; ``issue_ok`` tells the producer that ``room``
-    more pairs fit (the producer's pipeline depth).  A beat is complete after ``p`` pairs; a
-    beat leaves and the next beat's first pair arrives in the same cycle, so the packer passes
-    two samples per clock.  Whole frames arrive in order, so a beat's direction is its samples'.
+    With ``credits=False`` pairs wait in a FIFO of ``depth`` entries; ``issue_ok`` tells the
+    producer that ``room`` more pairs fit (the producer's pipeline depth).  With
+    ``credits=True`` there is no FIFO: the FFT engine's input buffer is the only buffer, and
+    ``frame_ok`` lets the producer start a frame while that buffer has a frame slot no frame
+    has been started for (two slots; ``frame_start`` takes one, the engine's ``freed`` gives
+    one back), so the engine never refuses a beat (``issue_ok`` is then always 1).
+    A beat is complete after ``p`` pairs; a beat leaves and the next beat's first pair arrives
+    in the same cycle, so the packer passes two samples per clock.  Whole frames arrive in
+    order, so a beat's direction is its samples'.
 
     Latency and resources
     ---------------------
-    At least 2 cycles from a pair to its beat.  A FIFO of ``depth`` x ``4 width + 1`` bits and a
-    beat register.
+    At least 2 cycles (1 with credits) from a pair to its beat.  A beat register, and a FIFO of
+    ``depth`` x ``4 width + 1`` bits (without credits) or a 2-bit counter (with).
 
     Members
     -------
     pair_valid : In(1), pair : In(pair_layout(width))
     issue_ok : Out(1)
+    frame_start : In(1), freed : In(1), frame_ok : Out(1)     (credits)
     o : Out(stream of the FFT engine's input payload)
     """
 
-    def __init__(self, fft: FFTParams, width: int, room: int):
-        self._fft, self._width, self._room = fft, width, room
+    #: Frame slots of the FFT engine's input buffer (:mod:`hw.fft_freerun`).
+    ENGINE_INPUT_FRAMES = 2
+
+    def __init__(self, fft: FFTParams, width: int, room: int, credits: bool = False):
+        self._fft, self._width, self._room, self._credits = fft, width, room, credits
         self._depth = 1 << (room + 3).bit_length()
         super().__init__({"pair_valid": In(1), "pair": In(pair_layout(width)),
-                          "issue_ok": Out(1), "o": Out(stream.Signature(input_payload(fft)))})
+                          "issue_ok": Out(1), "frame_start": In(1), "freed": In(1),
+                          "frame_ok": Out(1),
+                          "o": Out(stream.Signature(input_payload(fft)))})
 
     def elaborate(self, platform):
         m = Module()
         W, fp = self._width, self._fft
         pairs, beats = fp.lanes // 2, fp.beats
-        m.submodules.fifo = sf = fifo.SyncFIFOBuffered(width=4 * W + 1, depth=self._depth)
-        m.d.comb += [sf.w_en.eq(self.pair_valid), sf.w_data.eq(self.pair.as_value()),
-                     self.issue_ok.eq(sf.w_level <= self._depth - self._room - 1)]
+        if self._credits:
+            frames = self.ENGINE_INPUT_FRAMES
+            free = Signal(range(frames + 1), init=frames)
+            m.d.sync += free.eq(free - self.frame_start + self.freed)
+            m.d.comb += [self.issue_ok.eq(1), self.frame_ok.eq(free != 0)]
+            ready, entry_valid = Const(1), self.pair_valid
+            entry = self.pair
+        else:
+            m.submodules.fifo = sf = fifo.SyncFIFOBuffered(width=4 * W + 1, depth=self._depth)
+            m.d.comb += [sf.w_en.eq(self.pair_valid), sf.w_data.eq(self.pair.as_value()),
+                         self.issue_ok.eq(sf.w_level <= self._depth - self._room - 1),
+                         self.frame_ok.eq(1)]
+            entry_valid, entry = sf.r_rdy, data.View(pair_layout(W), sf.r_data)
         cw = complex_layout(W)
         beat = Signal(data.ArrayLayout(cw, fp.lanes))
         inv = Signal()
@@ -61,13 +82,13 @@ class BeatPacker(wiring.Component):
                      self.o.payload.inverse.eq(inv),
                      self.o.payload.last.eq(bcount == beats - 1)]
         send = self.o.valid & self.o.ready
-        take = sf.r_rdy & ((nfill != pairs) | send)
-        entry = data.View(pair_layout(W), sf.r_data)
+        take = entry_valid & ((nfill != pairs) | send)
         slot = Mux(send, 0, nfill)
         with m.If(send):
             m.d.sync += [nfill.eq(0), bcount.eq(Mux(bcount == beats - 1, 0, bcount + 1))]
         with m.If(take):
-            m.d.comb += sf.r_en.eq(1)
+            if not self._credits:
+                m.d.comb += sf.r_en.eq(1)
             m.d.sync += [nfill.eq(Mux(send, 1, nfill + 1)), inv.eq(entry.inverse)]
             with m.Switch(slot):
                 for lane in range(pairs):
@@ -91,13 +112,14 @@ class Serializer(wiring.Component):
     --------
     The FFT engine's inverse beats wait in a FIFO of ``frames`` frames, so that its output,
     shared with the forward frames, keeps moving at one beat per clock while the
-    post-processing takes ``2p`` cycles per beat.  Each sample leaves with its position: sample
+    post-processing takes ``2p`` cycles per beat (``frames = 0``: no FIFO, the engine's output
+    waits, forward frames behind it too).  Each sample leaves with its position: sample
     ``t`` of the vector's output frame ``s``; ``vector_end`` marks a vector's last sample.
 
     Latency and resources
     ---------------------
-    2 cycles from a beat to its first sample when the FIFO is empty.  A FIFO of
-    ``frames * k/2p`` beats.
+    2 cycles (1 without FIFO) from a beat to its first sample when the FIFO is empty.  A FIFO
+    of ``frames * k/2p`` beats.
 
     Members
     -------
@@ -124,19 +146,23 @@ class Serializer(wiring.Component):
         lanes, beats = fp.lanes, fp.beats
         cw = complex_layout(W)
         beat_layout = data.StructLayout({"data": data.ArrayLayout(cw, lanes), "last": 1})
-        m.submodules.fifo = ff = fifo.SyncFIFOBuffered(width=beat_layout.size,
-                                                       depth=self._frames * beats)
-        m.d.comb += [ff.w_en.eq(self.i.valid), ff.w_data.eq(self.i.payload.as_value()),
-                     self.i.ready.eq(ff.w_rdy)]
+        if self._frames:
+            m.submodules.fifo = ff = fifo.SyncFIFOBuffered(width=beat_layout.size,
+                                                           depth=self._frames * beats)
+            m.d.comb += [ff.w_en.eq(self.i.valid), ff.w_data.eq(self.i.payload.as_value()),
+                         self.i.ready.eq(ff.w_rdy)]
+            r_rdy, r_data = ff.r_rdy, ff.r_data
+        else:       # the FFT engine's output buffer holds the beats
+            r_rdy, r_data = self.i.valid, self.i.payload.as_value()
         held = Signal(data.ArrayLayout(cw, lanes))
         u = Signal(range(lanes))       # lane being emitted
         b = Signal(range(beats))       # beat index of the held beat
         ob = Signal(range(beats))      # beat counter of the incoming frames
         holding, held_last = Signal(), Signal()
         s = Signal(range(self._max_frames + 1))
-        take = ff.r_rdy & (~holding | (u == lanes - 1)) & ~self.clear
-        entry = data.View(beat_layout, ff.r_data)
-        m.d.comb += ff.r_en.eq(take)
+        take = r_rdy & (~holding | (u == lanes - 1)) & ~self.clear
+        entry = data.View(beat_layout, r_data)
+        m.d.comb += (ff.r_en if self._frames else self.i.ready).eq(take)
         vector_end = Signal()
         m.d.comb += vector_end.eq(holding & (u == lanes - 1) & held_last
                                   & (s == self.frames_out - 1))
@@ -159,6 +185,6 @@ class Serializer(wiring.Component):
             self.o.y[1].eq(select([held[l].im for l in range(lanes)], u)),
             self.o.t.eq(Cat(u[:lb], b) if lb else b),
             self.o.s.eq(s), self.o.vector_end.eq(vector_end),
-            self.busy.eq(holding | ff.r_rdy),
+            self.busy.eq(holding | r_rdy),
         ]
         return m

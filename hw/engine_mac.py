@@ -29,10 +29,11 @@ class MACLanes(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = 7 + pipeline``: ``y_valid`` rises that many cycles after the ``last`` term is at
-    the inputs (separation register, the multiplier's ``2 + pipeline`` stages, accumulator,
-    then three registers for the requantization: rounding addend, shift, saturation, so that
-    no path from the accumulator to the Y banks holds more than one of them).
+    ``delay = 7 + pipeline`` (``5`` with ``pipeline = 0``): ``y_valid`` rises that many cycles
+    after the ``last`` term is at the inputs (separation register, the multiplier's ``2 +
+    pipeline`` stages, accumulator, then the requantization: with a pipelined multiplier three
+    registers (rounding addend, shift, saturation, so that no path from the accumulator to the
+    Y banks holds more than one of them), without (the compact, slow-clock build) one).
     ``lanes`` complex multipliers (4 real ``width x width`` products each; on ECP5 MULT18X18D
     with their registers, ``pipeline = 2``), ``lanes`` accumulators of ``acc_width`` bits.
 
@@ -42,7 +43,7 @@ class MACLanes(wiring.Component):
     zm, zn : In(complex_layout(width))
     w : In(ArrayLayout(complex_layout(width), lanes))
     tag : In(tag_width)
-    acc_shift : In(range(64))
+    acc_shift : In(range(64))   one of the plan's layer shifts
     y : Out(ArrayLayout(complex_layout(width), lanes)), y_valid, y_tag, clipped (per lane)
     sep_clipped : Out(1)  a separated component saturated this cycle
     """
@@ -54,6 +55,9 @@ class MACLanes(wiring.Component):
         self._lanes = plan.lanes
         self._acc = plan.acc_width
         self._tag_width = tag_width
+        # the layers' accumulator shifts (clamped like the shift itself): a few constant shifts
+        # selected by the layer cost less than a barrel shifter
+        self._shifts = sorted({min(lp.acc_shift, plan.acc_width) for lp in plan.layers})
         cw = complex_layout(plan.width)
         super().__init__({
             "valid": In(1), "first": In(1), "last": In(1), "odd": In(1),
@@ -68,9 +72,26 @@ class MACLanes(wiring.Component):
             "sep_clipped": Out(1),
         })
 
+    #: Up to this many distinct layer shifts are a multiplexer of constant shifts.
+    CONSTANT_SHIFTS = 4
+
+    def _shift_right(self, value, amt):
+        """``value >> amt`` where ``amt`` is one of the plan's layer shifts."""
+        if len(self._shifts) > self.CONSTANT_SHIFTS:
+            return value >> amt
+        out = value >> self._shifts[-1]
+        for s in self._shifts[:-1]:
+            out = Mux(amt == s, value >> s, out)
+        return out
+
+    @property
+    def requant_stages(self) -> int:
+        """Registers of the requantization (3 with a pipelined multiplier, else 1)."""
+        return 3 if self._pipeline else 1
+
     @property
     def delay(self) -> int:
-        return 7 + self._pipeline
+        return 4 + self._pipeline + self.requant_stages
 
     def elaborate(self, platform):
         m = Module()
@@ -103,7 +124,7 @@ class MACLanes(wiring.Component):
                 m.d.sync += [acc_re.eq(sum_re), acc_im.eq(sum_im)]
                 with m.If(c4.last):
                     m.d.sync += [res_re.eq(sum_re), res_im.eq(sum_im)]
-            # requantization in three registered steps (round_shift_var, then saturate)
+            # requantization (round_shift_var, then saturate) in requant_stages registers
             # a shift of acc_width or more leaves 0 (|res| < 2**(acc_width - 1)): clamped to it
             amt = Signal(range(self._acc + 1), name=f"shift{lane}")
             half = Signal(self._acc, name=f"half{lane}")
@@ -114,13 +135,14 @@ class MACLanes(wiring.Component):
             outs = [Signal(signed(w - 1), name=f"y_{n}{lane}") for n in ("re", "im")]
             clip = Signal(2, name=f"clip{lane}")
             for i, res in enumerate((res_re, res_im)):
+                domain = m.d.sync if self.requant_stages == 3 else m.d.comb
+                domain += [rnd[i].eq(res + half), sh[i].eq(self._shift_right(rnd[i], amt))]
                 y_i, k_i = saturate(sh[i], w - 1)
-                m.d.sync += [rnd[i].eq(res + half), sh[i].eq(rnd[i] >> amt),
-                             outs[i].eq(y_i), clip[i].eq(k_i)]
+                m.d.sync += [outs[i].eq(y_i), clip[i].eq(k_i)]
             m.d.comb += [self.y[lane].re.eq(outs[0]), self.y[lane].im.eq(outs[1]),
                          self.clipped[lane].eq(self.y_valid & clip.any())]
         ready = c4.valid & c4.last
-        for i in range(4):
+        for i in range(1 + self.requant_stages):
             nxt = Signal(1 + self._tag_width, name=f"y_ctrl{i}")
             m.d.sync += nxt.eq(Cat(ready, c4.tag) if i == 0 else prev)
             prev = nxt

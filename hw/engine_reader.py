@@ -63,6 +63,8 @@ class FrameReader(wiring.Component):
     -------
     desc, layer_start, running : In       the layer (from the sequencer)
     issue_ok : In(1)                       the FIFO can take ``delay + 1`` more pairs
+    frame_ok : In(1)                       a new frame may start (the FFT has room for it)
+    frame_start : Out(1)                   a frame's first step is issued
     z_free, y_full : In                    slot flags (:class:`hw.engine_slots.SlotTracker`)
     z_claim, y_take, y_release : Out(1) with ``*_slot``
     act : Out(requests), act_data : In     :class:`hw.engine_activations.ActivationBuffers`
@@ -78,7 +80,7 @@ class FrameReader(wiring.Component):
         yd = plan.y_slots * plan.ybuf_depth
         super().__init__({
             "desc": In(descriptor_layout(plan)), "layer_start": In(1), "running": In(1),
-            "issue_ok": In(1),
+            "issue_ok": In(1), "frame_ok": In(1, init=1), "frame_start": Out(1),
             "z_free": In(zs), "y_full": In(ys),
             "z_claim": Out(1), "z_claim_slot": Out(range(zs)),
             "y_take": Out(1), "y_take_slot": Out(range(ys)),
@@ -139,7 +141,7 @@ class FrameReader(wiring.Component):
         c_pending = self.running & (c_vec < nvec) & (
             self.y_full.bit_select(c_vec % YS, 1) | (c_s != 0))
         sel_c = ~a_pending & c_pending
-        start = ~busy & (a_pending | c_pending) & self.issue_ok
+        start = ~busy & (a_pending | c_pending) & self.issue_ok & self.frame_ok
         mode, rf, rh, rt, u = (Signal(name="mode"), Signal.like(rf_r, name="rf"),
                                Signal.like(rh_r, name="rh"), Signal.like(rt_r, name="rt"),
                                Signal.like(u_r, name="u"))
@@ -148,7 +150,8 @@ class FrameReader(wiring.Component):
                      rh.eq(Mux(busy, rh_r, c_vec % YS)),
                      rt.eq(Mux(busy, rt_r, 0)), u.eq(Mux(busy, u_r, 0))]
         issue = Signal()
-        m.d.comb += issue.eq(((busy & self.issue_ok) | start) & ~start_layer)
+        m.d.comb += [issue.eq(((busy & self.issue_ok) | start) & ~start_layer),
+                     self.frame_start.eq(start & ~start_layer)]
         in_steps = Mux(d.fast, 2 // R, 4 // R)
         steps = Mux(mode, plan.output_steps, in_steps)
         last_step = u == steps - 1

@@ -101,6 +101,10 @@ class FFTEngine(wiring.Component):
     frame_errors : Out(16)
         Input beats whose ``last`` flag disagreed with the beat count (frames are counted,
         ``last`` is only checked), counted a cycle after the beat.
+    freed : Out(1)
+        A frame slot of the input buffer has been freed (pulse): ``k/2p`` more beats fit.  The
+        buffer holds 2 frames, so a producer that starts a frame only against a free slot
+        (counting from 2) is never refused a beat (:class:`hw.engine_beats.BeatPacker`).
     """
 
     def __init__(self, params: FFTParams, tech: str = "generic"):
@@ -116,6 +120,7 @@ class FFTEngine(wiring.Component):
             "o": Out(stream.Signature(output_payload(params))),
             "saturations": Out(COUNTER_WIDTH),
             "frame_errors": Out(16),
+            "freed": Out(1),
         }
 
     @property
@@ -145,5 +150,5 @@ class FFTEngine(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i), core.i)
         wiring.connect(m, core.o, wiring.flipped(self.o))
         m.d.comb += [self.saturations.eq(core.saturations),
-                     self.frame_errors.eq(core.frame_errors)]
+                     self.frame_errors.eq(core.frame_errors), self.freed.eq(core.freed)]
         return m

@@ -162,7 +162,7 @@ class FreeRunningCore(wiring.Component):
         accept = self.i.valid & self.i.ready
         done = accept & (wcnt == beats - 1)
         read_done = Signal()
-        m.d.comb += self.i.ready.eq(~full.bit_select(wslot, 1))
+        m.d.comb += [self.i.ready.eq(~full.bit_select(wslot, 1)), self.freed.eq(read_done)]
         count_frame_error(m, self.frame_errors, accept, self.i.payload.last, wcnt, beats)
         with m.If(accept):  # (beats is a power of two: the count wraps by itself)
             m.d.sync += wcnt.eq(wcnt + 1)

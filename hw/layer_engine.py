@@ -20,7 +20,7 @@ from .engine_slots import SlotTracker
 from .engine_spectra import YBanks, ZBuffer
 from .fft_engine import FFTEngine
 
-__all__ = ["LayerEngine", "value_payload", "weight_payload", "PHASES", "TECHS"]
+__all__ = ["LayerEngine", "weights_in_bitstream", "value_payload", "weight_payload", "PHASES", "TECHS"]
 
 #: Values of the ``phase`` output.
 PHASES = {p.name.lower(): int(p) for p in Phase}
@@ -28,6 +28,12 @@ COUNTER_WIDTH = 32
 #: Output (inverse) frames buffered between the FFT engine and the post-processing.
 INVERSE_FIFO_FRAMES = 4
 TECHS = ("generic", "ecp5", "ice40")
+
+
+def weights_in_bitstream(tech: str) -> bool:
+    """The weight banks start with the model's weights on ``tech`` (not on iCE40, whose SPRAM
+    has no initial contents: the weights are written through ``w`` first)."""
+    return tech != "ice40"
 
 
 def value_payload(width: int) -> data.StructLayout:
@@ -113,9 +119,15 @@ class LayerEngine(wiring.Component):
         return self._tech
 
     @property
+    def lean_buffers(self) -> bool:
+        """No FIFO before or after the FFT engine (its own input and output buffers and frame
+        credits instead): the iCE40 build, where each such FIFO costs 5 of the 30 EBR."""
+        return self._tech == "ice40"
+
+    @property
     def weights_built_in(self) -> bool:
         """The weight banks start with the model's weights (else: load them through ``w``)."""
-        return self._tech != "ice40"
+        return weights_in_bitstream(self._tech)
 
     def elaborate(self, platform):
         m = Module()
@@ -128,8 +140,11 @@ class LayerEngine(wiring.Component):
         m.submodules.fft = fft = FFTEngine(fp, tech)
         m.submodules.acts = acts = ActivationBuffers(plan, tech)
         m.submodules.reader = reader = FrameReader(plan, tech)
-        m.submodules.packer = packer = BeatPacker(fp, W, room=FrameReader.delay + 1)
-        m.submodules.serializer = ser = Serializer(fp, W, INVERSE_FIFO_FRAMES, max_frames)
+        lean = self.lean_buffers
+        m.submodules.packer = packer = BeatPacker(fp, W, room=FrameReader.delay + 1,
+                                                  credits=lean)
+        m.submodules.serializer = ser = Serializer(fp, W, 0 if lean else INVERSE_FIFO_FRAMES,
+                                                   max_frames)
         m.submodules.mac = mac = MACScheduler(plan, tech)
         m.submodules.post = post = PostProcessor(plan, tech)
         m.submodules.z_slots = zt = SlotTracker(plan.z_slots)
@@ -160,7 +175,8 @@ class LayerEngine(wiring.Component):
                      mac.z_full.eq(zt.full), mac.y_free.eq(yt.free)]
 
         # ---- reader -> packer -> FFT engine ---------------------------------------------------
-        m.d.comb += [reader.issue_ok.eq(packer.issue_ok),
+        m.d.comb += [reader.issue_ok.eq(packer.issue_ok), reader.frame_ok.eq(packer.frame_ok),
+                     packer.frame_start.eq(reader.frame_start), packer.freed.eq(fft.freed),
                      packer.pair_valid.eq(reader.pair_valid), packer.pair.eq(reader.pair),
                      acts.lane.eq(reader.act), reader.act_data.eq(acts.lane_data),
                      ybanks.r_addr.eq(reader.y_addr), reader.y_data.eq(ybanks.r_data)]
@@ -267,11 +283,13 @@ class LayerEngine(wiring.Component):
     def _unload(self, m, seq, acts):
         """The last layer's output from its buffer into the output FIFO, in C order."""
         bank, addr, last, advance = self._walk(m, "unload", self._plan.out_geometry)
-        m.submodules.ofifo = of = fifo.SyncFIFOBuffered(width=self._plan.width + 1, depth=8)
+        # room above the threshold for the 3 requests in flight (2 read cycles, the level's delay)
+        depth = 4 if self.lean_buffers else 8
+        m.submodules.ofifo = of = fifo.SyncFIFOBuffered(width=self._plan.width + 1, depth=depth)
         done = Signal()
         issue = Signal()
         with m.If(seq.phase == Phase.UNLOAD):
-            with m.If(~done & (of.w_level <= 4)):
+            with m.If(~done & (of.w_level <= depth - 4)):
                 m.d.comb += issue.eq(1)
                 advance()
                 with m.If(last):

@@ -65,7 +65,8 @@ async def board_answers_the_host(dut):
     weights = []
     if "words" in stim.files:
         weights = bp.encode_weights(stim["lanes"], stim["addrs"], stim["words"], cfg["width"])
-    session = bp.inference_session(cfg["model_id"], cfg["width"], stim["x"], weights)
+    session = bp.inference_session(cfg["model_id"], cfg["width"], stim["x"], weights,
+                                   [bytes.fromhex(f) for f in cfg["model_frames"]])
     frame = next(session)
     while True:
         reply = await link.exchange(frame, timeout)

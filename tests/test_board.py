@@ -51,6 +51,26 @@ def test_session_refuses_another_model():
         session.send((bp.Status.CHECKSUM, b""))
 
 
+def test_session_loads_weights_a_board_lacks():
+    """A board whose weights are not in its bitstream (INFO flag) is sent the model's weights
+    before the first INFER; without weights to send the session stops with a clear error."""
+    frames = [b"w0", b"w1"]
+    info = bp.info_payload(0x1234, 4, 2, 16, 100, load_weights=True)
+    session = bp.inference_session(0x1234, 16, np.zeros((1, 4)), model_frames=frames)
+    next(session)
+    sent = [session.send((0, info)), session.send((0, b""))]
+    assert sent == [bp.request(bp.Command.WEIGHTS, f) for f in frames]
+    assert session.send((0, b""))[1] == bp.Command.INFER
+    # a board with its weights built in is not sent them
+    session = bp.inference_session(0x1234, 16, np.zeros((1, 4)), model_frames=frames)
+    next(session)
+    assert session.send((0, bp.info_payload(0x1234, 4, 2, 16, 100)))[1] == bp.Command.INFER
+    session = bp.inference_session(0x1234, 16, np.zeros((1, 4)))
+    next(session)
+    with pytest.raises(bp.ProtocolError, match="weights are not in its bitstream"):
+        session.send((0, info))
+
+
 def test_uart_loopback():
     rx, tx = UARTReceiver(6), UARTTransmitter(6)
     data = [0x00, 0xFF, 0xA5, 0x5A, 0x81]
@@ -209,10 +229,11 @@ def test_board_top_runs_digits_through_uart(tmp_path, capsys):
     want = run_fixed(qnet, xq)[0]
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), want)
     # the same board top: a corrupted frame, then a good one
-    plan, _, _, identity = board_plan(qnet, "icebreaker")
+    plan, tech, _, identity = board_plan(qnet, "icebreaker")
+    assert tech == "ice40"   # SPRAM weight banks: the session loaded the weights first
     bad = bytearray(bp.request(bp.Command.INFER, bp.encode_values(xq[0], 16)))
     bad[9] ^= 0x10
     r = run_board(plan, identity, xq[:2].reshape(2, -1), "verilator", tmp_path / "b",
-                  raw_frames=[bytes(bad)])
+                  raw_frames=[bytes(bad)], tech=tech)
     assert r["statuses"] == [bp.Status.CHECKSUM]
     np.testing.assert_array_equal(r["outputs"], want[:2])

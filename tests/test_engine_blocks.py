@@ -15,12 +15,21 @@ from hw.layer_engine import LayerEngine
 from .engine_nets import cnn_net, fc_net, quantized
 
 
-def test_mac_lanes_match_golden():
+@pytest.mark.parametrize("pipeline, barrel", [(0, False), (2, False), (0, True)])
+def test_mac_lanes_match_golden(pipeline, barrel, monkeypatch):
+    """Golden results, the first ``delay`` cycles after its last term (one requantization
+    register without multiplier pipelining, three with); the layers' shifts as constants, or
+    (more layer shifts than ``CONSTANT_SHIFTS``) through a barrel shifter."""
+    if barrel:
+        monkeypatch.setattr(MACLanes, "CONSTANT_SHIFTS", 0)
     rng = np.random.default_rng(0)
     qnet, _ = quantized(fc_net(rng, 4, [8, 8]), rng)
-    plan = plan_engine(qnet, lanes=2)
+    plan = plan_engine(qnet, lanes=2, pipeline=pipeline)
     dut = MACLanes(plan, tag_width=4)
-    q, terms, shift = 3, 4, 9          # 4 accumulations of 3 terms each
+    assert dut.delay == (5 if pipeline == 0 else 9)
+    seen = []
+    q, terms = 3, 4                    # 4 accumulations of 3 terms each
+    shift = plan.layers[0].acc_shift   # the shift of a layer of the plan
     z = rng.integers(-32768, 32768, (terms, q, 2, 2))   # Z[m], Z[n] per term (re, im)
     z[0, 0] = [[32767, 32767], [32767, -32768]]         # a separated component saturates
     w = rng.integers(-32767, 32768, (terms, q, 2, 2))   # lanes x (re, im)
@@ -41,11 +50,13 @@ def test_mac_lanes_match_golden():
                 for lane in range(2):
                     ctx.set(dut.w[lane], {"re": int(w[t, j, lane, 0]), "im": int(w[t, j, lane, 1])})
                 await ctx.tick()
+                seen.append(ctx.get(dut.y_valid))
                 if ctx.get(dut.y_valid):
                     got.append([(ctx.get(dut.y[l].re), ctx.get(dut.y[l].im)) for l in range(2)])
         ctx.set(dut.valid, 0)
-        for _ in range(8):
+        for _ in range(10):
             await ctx.tick()
+            seen.append(ctx.get(dut.y_valid))
             if ctx.get(dut.y_valid):
                 got.append([(ctx.get(dut.y[l].re), ctx.get(dut.y[l].im)) for l in range(2)])
 
@@ -65,6 +76,7 @@ def test_mac_lanes_match_golden():
         y = saturate(round_shift(acc, shift), 15)[0]
         want.append([tuple(int(v) for v in y[l]) for l in range(2)])
     assert got == want
+    assert seen.index(1) + 1 == q - 1 + dut.delay   # ticks from the first term's cycle
 
 
 def test_separate_pairs_bins_with_their_mirror():

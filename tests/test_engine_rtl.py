@@ -52,18 +52,22 @@ def test_engine_rtl_bit_exact(name, build, p, d, lanes, sim, tmp_path):
     assert np.all(r["layer_cycles"] > 0) and np.all(r["sample_cycles"] > 0)
 
 
-@pytest.mark.parametrize("tech, sim, pipeline, lanes", [
-    ("ecp5", "verilator", 2, 2), ("ice40", "icarus", 0, 1), ("ice40", "verilator", 1, 2)])
-def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, tmp_path):
+@pytest.mark.parametrize("tech, sim, pipeline, lanes, net", [
+    ("ecp5", "verilator", 2, 2, "cnn"), ("ice40", "icarus", 0, 1, "mlp"),
+    ("ice40", "verilator", 1, 2, "cnn")])
+def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path):
     """The engine on a device's primitives (ECP5: DP16KD and MULT18X18D; iCE40: SB_RAM40_4K,
-    SB_SPRAM256KA weight banks written through the port first, split products), simulated with
-    the primitives' behavioural models, equals the golden bit for bit under gaps and stalls."""
+    SB_SPRAM256KA weight banks written through the port first, split products, no FIFO around
+    the FFT engine, and for the MLP both activation buffers in one memory per bank), simulated
+    with the primitives' behavioural models, equals the golden bit for bit under gaps and
+    stalls."""
     need(sim)
     rng = np.random.default_rng(21)
-    qnet, _ = quantized(cnn_net(rng, 8, (2, 5, 5), (8,), 3), rng)
+    model = cnn_net(rng, 8, (2, 5, 5), (8,), 3) if net == "cnn" else fc_net(rng, 8, [24, 40, 10])
+    qnet, _ = quantized(model, rng)
     x = _inputs(qnet, rng, 2)
     plan = plan_engine(qnet, p=1, d=1 if tech == "ice40" else None, lanes=lanes,
-                       pipeline=pipeline)
+                       pipeline=pipeline, act_replicas=1 if net == "mlp" else 2)
     want, _ = run_fixed(qnet, x)
     r = run_engine_rtl(plan, [{"op": "infer", "inputs": "x", "expect": "y"}],
                        {"x": x.reshape(len(x), -1), "y": want}, sim, tmp_path, gap=0.2,

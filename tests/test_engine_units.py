@@ -90,14 +90,17 @@ def test_sequencer_walks_layers():
     assert Phase.UNLOAD in [t[0] for t in trace] and trace[-1][0] == Phase.LOAD
 
 
-@pytest.mark.parametrize("replicas", [1, 2])
-def test_activation_buffers_ports(replicas):
+@pytest.mark.parametrize("replicas, pooled", [(1, False), (2, False), (1, True)])
+def test_activation_buffers_ports(replicas, pooled):
     """Loaded words read back through every (bank, copy); post writes land in the buffer that is
-    not the source, both banks at once; the read-modify-write port reads it."""
+    not the source, both banks at once; the read-modify-write port reads it (merged buffers,
+    without pooling: the reader reads it once it is the source)."""
     rng = np.random.default_rng(replicas)
-    qnet, _ = quantized(fc_net(rng, 4, [16, 16]), rng)
+    net = cnn_net(rng, 4) if pooled else fc_net(rng, 4, [16, 16])
+    qnet, _ = quantized(net, rng)
     plan = plan_engine(qnet, act_replicas=replicas)
     dut = ActivationBuffers(plan)
+    assert dut.merged == (replicas == 1 and not pooled)
     depth = plan.act_bank_depth
     words = rng.integers(-2 ** 15, 2 ** 15, (2, depth))
     got = {}
@@ -133,10 +136,18 @@ def test_activation_buffers_ports(replicas):
             ctx.set(dut.post_data[1], int(words[0, a]))
             await ctx.tick()
         ctx.set(dut.post_en, 0)
+        if dut.merged:
+            ctx.set(dut.src, 1)
         for a in range(depth + 2):
             ctx.set(dut.rmw_addr, min(a, depth - 1))
+            for lane in range(2):
+                ctx.set(dut.lane[lane].en, int(dut.merged and a < depth))
+                ctx.set(dut.lane[lane].bank, lane)
+                ctx.set(dut.lane[lane].addr, min(a, depth - 1))
             if a >= 2:
-                got["rmw", a - 2] = (ctx.get(dut.rmw_data[0]), ctx.get(dut.rmw_data[1]))
+                got["rmw", a - 2] = ((ctx.get(dut.lane_data[0]), ctx.get(dut.lane_data[1]))
+                                     if dut.merged else
+                                     (ctx.get(dut.rmw_data[0]), ctx.get(dut.rmw_data[1])))
             await ctx.tick()
 
     simulate(dut, bench)
@@ -200,10 +211,63 @@ def test_beat_packer_under_backpressure(p):
                                               for b in range(len(beats))]
 
 
-def test_serializer_positions_with_gaps():
+@pytest.mark.parametrize("p", [1, 2])
+def test_beat_packer_frame_credits(p):
+    """Without a FIFO: frames start only against a free slot of a 2-frame consumer that frees
+    slots at random times; every beat finds the consumer ready, and all beats arrive in order."""
+    fp = FFTParams(k=16, p=p)
+    dut = BeatPacker(fp, 16, room=6, credits=True)
+    rng = random.Random(10 + p)
+    n_frames, per_frame = 8, fp.k // 2
+    beats, refused = [], []
+
+    async def bench(ctx):
+        frame, pushed, stored, cycles = 0, per_frame, [], 0   # stored: beats per held frame
+        while len(beats) < n_frames * fp.beats:
+            cycles += 1
+            assert cycles < 4000
+            start = pushed == per_frame and frame < n_frames and ctx.get(dut.frame_ok) \
+                and rng.random() < 0.5
+            push = start or (pushed < per_frame and rng.random() < 0.7)
+            ctx.set(dut.frame_start, int(start))
+            ctx.set(dut.pair_valid, int(push))
+            if start:
+                frame, pushed = frame + 1, 0
+            if push:
+                for j in range(2):
+                    ctx.set(dut.pair.x[j].re, ((frame - 1) * per_frame + pushed) % 200 - 100)
+                    ctx.set(dut.pair.x[j].im, j)
+                ctx.set(dut.pair.inverse, frame % 2)
+                pushed += 1
+            # the consumer: 2 frame slots; a full frame is freed at a random later time
+            free = 0
+            if stored and stored[0] == fp.beats and rng.random() < 0.2:
+                stored.pop(0)
+                free = 1
+            ctx.set(dut.freed, free)
+            room = len(stored) < 2 or stored[-1] < fp.beats
+            ctx.set(dut.o.ready, int(room))
+            if ctx.get(dut.o.valid):
+                if not room:
+                    refused.append(cycles)
+                else:
+                    if not stored or stored[-1] == fp.beats:
+                        stored.append(0)
+                    stored[-1] += 1
+                    beats.append([ctx.get(dut.o.payload.data[l].re) for l in range(fp.lanes)])
+            await ctx.tick()
+
+    simulate(dut, bench)
+    assert not refused
+    want = [(n // 2) % 200 - 100 for n in range(n_frames * fp.k)]
+    assert [s for b in beats for s in b] == want
+
+
+@pytest.mark.parametrize("fifo_frames", [2, 0])
+def test_serializer_positions_with_gaps(fifo_frames):
     fp = FFTParams(k=8, p=2)
     frames_out = 2
-    dut = Serializer(fp, 16, frames=2, max_frames=4)
+    dut = Serializer(fp, 16, frames=fifo_frames, max_frames=4)
     rng = random.Random(3)
     n_frames = 6
     beats = [[(f * 100 + b * 10 + l, -(f * 100 + b * 10 + l)) for l in range(fp.lanes)]
