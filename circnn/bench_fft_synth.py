@@ -84,7 +84,10 @@ def _source_digest() -> str:
 
 def run_points(points, seeds, workroot: Path, freq: float = 150.0, progress=print,
                use_cache: bool = True) -> list[dict]:
-    """Synthesize every ``(target, params)`` point (cached); returns one report per point."""
+    """Synthesize every ``(target, params)`` point (cached); returns one report per point.  A
+    point the tools fail on (it does not fit the device, say) is recorded with ``failed`` (the
+    reason) and no figures, and the sweep goes on."""
+    from .errors import UsageError
     from .synth import resolve_tech, synthesize_fft
 
     workroot = Path(workroot)
@@ -104,7 +107,14 @@ def run_points(points, seeds, workroot: Path, freq: float = 150.0, progress=prin
             results.append(json.loads(record.read_text()))
             continue
         progress(f"fft-synth {n + 1}/{len(points)}: {name} (seeds {','.join(map(str, seeds))})")
-        r = synthesize_fft(params, target, tech, freq, seeds, workroot / key, quiet=True)
+        try:
+            r = synthesize_fft(params, target, tech, freq, seeds, workroot / key, quiet=True)
+        except UsageError as e:
+            progress(f"fft-synth {n + 1}/{len(points)}: {name}: failed: {e}")
+            r = {"target": target, "failed": str(e), "lut": None, "ff": None, "dsp": None,
+                 "bram": None, "fmax_mhz": None, "lut_per_sample_per_clock": None,
+                 "throughput_samples_per_clock": params.throughput,
+                 "frame_interval_cycles": params.passes * params.beats}
         r["name"] = name
         r["cache_key"] = key
         record.parent.mkdir(parents=True, exist_ok=True)

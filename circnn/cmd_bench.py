@@ -246,6 +246,10 @@ def run_fft_synth(args) -> int:
                          progress=lambda msg: progress(msg, quiet), use_cache=not args.no_cache)
     rows = []
     for r in results:
+        if r.get("failed"):
+            reason = r["failed"].splitlines()[0][:60]
+            rows.append((r["name"], f"failed: {reason}", "", "", "", "", "", "", ""))
+            continue
         fmax = r["fmax_mhz"]
         if fmax and len(args.seeds) > 1:
             fmax = f"{fmax} ({r['fmax_min_mhz']}..{r['fmax_max_mhz']})"

@@ -107,7 +107,7 @@ def run_engine(args) -> int:
     summary = (f"k={plan.k} p={plan.fft.p} d={plan.fft.d} lanes={plan.lanes} "
                f"pipeline={plan.fft.pipeline}")
     progress(f"synth engine {summary} ({len(plan.layers)} layers) for {args.target}", quiet)
-    cycles = measure_cycles(plan, qnet, args.cycles_samples, args.build_dir, quiet)
+    cycles = measure_cycles(plan, qnet, args.cycles_samples, args.build_dir, quiet, tech)
     with tempfile.TemporaryDirectory(prefix="circnn-synth-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
         r = synthesize_engine(plan, args.target, tech, args.freq, args.seeds, workdir, quiet)
@@ -131,14 +131,18 @@ def run_engine(args) -> int:
     return 0
 
 
-def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool) -> dict:
-    """Cycles per inference: simulated (Verilator, the fast driver; outputs checked against the
-    golden) on ``samples`` random inputs, or the analytic estimate when ``samples`` is 0."""
+def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool,
+                   tech: str = "generic") -> dict:
+    """Cycles per inference: simulated (Verilator; outputs checked against the golden) on
+    ``samples`` random inputs, or the analytic estimate when ``samples`` is 0.  The fast driver
+    runs the generic engine, whose cycles are the ECP5 build's; the iCE40 build (no FIFO around
+    the FFT engine) is simulated itself, on its primitives' models, under cocotb."""
     import numpy as np
 
     from golden.engine_fixed import run_fixed
     from sim.engine_fast import run_fast
-    from sim.engine_run import estimate_cycles
+    from hw.layer_engine import LayerEngine
+    from sim.engine_run import estimate_cycles, run_engine_rtl
     from sim.simulators import SimulatorError, available
 
     if samples == 0 or not available("verilator"):
@@ -147,7 +151,13 @@ def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool) -> dic
     rng = np.random.default_rng(0)
     x, _ = qnet.quantize_input(rng.normal(size=(samples,) + tuple(qnet.input_shape)))
     try:
-        r = run_fast(plan, x, Path(build_dir))
+        if LayerEngine(plan, tech).lean_buffers:
+            r = run_engine_rtl(plan, [{"op": "infer", "inputs": "x", "expect": "y"}],
+                               {"x": x.reshape(len(x), -1), "y": run_fixed(qnet, x)[0]},
+                               "verilator", Path(build_dir), fast=True, tech=tech)
+            r["cycles"] = r["sample_cycles"]
+        else:
+            r = run_fast(plan, x, Path(build_dir))
     except SimulatorError as e:
         raise UsageError(str(e)) from None
     want = run_fixed(qnet, x)[0]

@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from golden.engine_plan import EnginePlan
 
 from .cmul import ComplexMultiplier
-from .fixed import complex_layout, round_shift, saturate
+from .fixed import CONSTANT_SHIFTS, complex_layout, round_shift, saturate, shift_among
 
 __all__ = ["MACLanes"]
 
@@ -29,8 +29,10 @@ class MACLanes(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = 7 + pipeline`` (``5`` with ``pipeline = 0``): ``y_valid`` rises that many cycles
-    after the ``last`` term is at the inputs (separation register, the multiplier's ``2 +
+    ``delay = 9 + pipeline`` (``5`` with ``pipeline = 0``): ``y_valid`` rises that many cycles
+    after the ``last`` term is at the inputs (with a pipelined multiplier an input register and
+    the separation's sums registered, so that the Z buffer's read multiplexer, the sums and
+    the rounding are on three paths; the separation register, the multiplier's ``2 +
     pipeline`` stages, accumulator, then the requantization: with a pipelined multiplier three
     registers (rounding addend, shift, saturation, so that no path from the accumulator to the
     Y banks holds more than one of them), without (the compact, slow-clock build) one).
@@ -73,16 +75,11 @@ class MACLanes(wiring.Component):
         })
 
     #: Up to this many distinct layer shifts are a multiplexer of constant shifts.
-    CONSTANT_SHIFTS = 4
+    CONSTANT_SHIFTS = CONSTANT_SHIFTS
 
     def _shift_right(self, value, amt):
         """``value >> amt`` where ``amt`` is one of the plan's layer shifts."""
-        if len(self._shifts) > self.CONSTANT_SHIFTS:
-            return value >> amt
-        out = value >> self._shifts[-1]
-        for s in self._shifts[:-1]:
-            out = Mux(amt == s, value >> s, out)
-        return out
+        return shift_among(value, amt, self._shifts, self.CONSTANT_SHIFTS)
 
     @property
     def requant_stages(self) -> int:
@@ -90,16 +87,45 @@ class MACLanes(wiring.Component):
         return 3 if self._pipeline else 1
 
     @property
+    def front_stages(self) -> int:
+        """Registers before the separation's rounding (2 with a pipelined multiplier: the
+        inputs, then the separation's sums; 0 without)."""
+        return 2 if self._pipeline else 0
+
+    @property
     def delay(self) -> int:
-        return 4 + self._pipeline + self.requant_stages
+        return 4 + self._pipeline + self.requant_stages + self.front_stages
+
+    def _front(self, m):
+        """The inputs, and the separation's sums, registered ``front_stages`` times."""
+        w, lanes = self._w, self._lanes
+        ins = data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
+                                 "tag": self._tag_width, "zm": complex_layout(w),
+                                 "zn": complex_layout(w),
+                                 "w": data.ArrayLayout(complex_layout(w), lanes)})
+        now = Signal(ins, name="mac_in")
+        m.d.comb += [now.valid.eq(self.valid), now.first.eq(self.first), now.last.eq(self.last),
+                     now.odd.eq(self.odd), now.tag.eq(self.tag), now.zm.eq(self.zm),
+                     now.zn.eq(self.zn), now.w.eq(self.w)]
+        zm, zn = now.zm, now.zn
+
+        def sums(zm, zn, odd):
+            return (Mux(odd, zm.im + zn.im, zm.re + zn.re), Mux(odd, zn.re - zm.re, zm.im - zn.im))
+
+        if not self.front_stages:
+            return now, sums(zm, zn, now.odd)
+        regs = [Signal(ins, name=f"mac_in{i}") for i in range(self.front_stages)]
+        m.d.sync += [regs[0].eq(now), regs[1].eq(regs[0])]
+        s_re, s_im = sums(regs[0].zm, regs[0].zn, regs[0].odd)
+        r_re, r_im = Signal(signed(w + 1), name="sep_re"), Signal(signed(w + 1), name="sep_im")
+        m.d.sync += [r_re.eq(s_re), r_im.eq(s_im)]
+        return regs[1], (r_re, r_im)
 
     def elaborate(self, platform):
         m = Module()
         w, lanes = self._w, self._lanes
-        zm, zn = self.zm, self.zn
         # separation (golden.engine_fixed.separate), registered
-        s_re = Mux(self.odd, zm.im + zn.im, zm.re + zn.re)
-        s_im = Mux(self.odd, zn.re - zm.re, zm.im - zn.im)
+        inp, (s_re, s_im) = self._front(m)
         x_re, c_re = saturate(round_shift(s_re, 1), w)
         x_im, c_im = saturate(round_shift(s_im, 1), w)
         x = Signal(complex_layout(w))
@@ -107,9 +133,9 @@ class MACLanes(wiring.Component):
         ctrl = data.StructLayout({"valid": 1, "first": 1, "last": 1, "tag": self._tag_width})
         stages = [Signal(ctrl, name=f"ctrl{s}") for s in range(2, 5 + self._pipeline)]
         c2, c4 = stages[0], stages[-1]
-        m.d.sync += [x.re.eq(x_re), x.im.eq(x_im), wr.eq(self.w),
-                     c2.valid.eq(self.valid), c2.first.eq(self.first), c2.last.eq(self.last),
-                     c2.tag.eq(self.tag), self.sep_clipped.eq(self.valid & (c_re | c_im))]
+        m.d.sync += [x.re.eq(x_re), x.im.eq(x_im), wr.eq(inp.w),
+                     c2.valid.eq(inp.valid), c2.first.eq(inp.first), c2.last.eq(inp.last),
+                     c2.tag.eq(inp.tag), self.sep_clipped.eq(inp.valid & (c_re | c_im))]
         m.d.sync += [b.eq(a) for a, b in zip(stages, stages[1:])]
         acc_shape = signed(self._acc)
         for lane in range(lanes):

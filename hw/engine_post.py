@@ -13,7 +13,7 @@ from golden.fixedpoint import saturate as saturate_model
 
 from .engine_beats import value_pair_layout
 from .engine_sequencer import descriptor_layout
-from .fixed import round_shift_var, saturate
+from .fixed import round_shift_among, saturate
 from .ram import SimpleDualPortRAM
 
 __all__ = ["PostProcessor"]
@@ -40,8 +40,11 @@ class PostProcessor(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``delay = 2`` cycles from a sample to its write (bias and read-modify-write read).  Two
-    bias banks, two adders, two requantizers, two comparators.
+    ``delay = 2`` cycles from a sample to its write (bias and read-modify-write read); with a
+    pipelined plan (``plan.fft.pipeline > 0``) ``4``: the bias sum and the requantization get a
+    register each, so that no path holds the adder, the shift and the saturation (the
+    read-modify-write read is then issued 2 cycles after the sample).  Two bias banks, two
+    adders, two requantizers (constant shifts for the plan's layer shifts), two comparators.
 
     Members
     -------
@@ -78,6 +81,10 @@ class PostProcessor(wiring.Component):
         half = (1 << out_shift) >> 1
         return saturate_model((z + half) >> out_shift, width)
 
+    @property
+    def delay(self) -> int:
+        return 4 if self._plan.fft.pipeline else 2
+
     def elaborate(self, platform):
         m = Module()
         plan, d = self._plan, self.desc
@@ -110,7 +117,7 @@ class PostProcessor(wiring.Component):
         # ---- stage 0: addresses (bias, read-modify-write); the feature index of each value -----
         local = Cat(self.i.t[:lk], self.i.s)    # the feature without its block-parity bit
         addr = Signal(range(plan.act_bank_depth), name="post_addr")
-        m.d.comb += [addr.eq(lbase + opix), self.rmw_addr.eq(addr)]
+        m.d.comb += addr.eq(lbase + opix)
         biases = []
         for i in range(2):
             init = [int(b) & ((1 << W) - 1) for b in plan.bias_banks[i]]
@@ -126,22 +133,34 @@ class PostProcessor(wiring.Component):
                      s0.addr.eq(addr), s0.y[0].eq(self.i.y[0]), s0.y[1].eq(self.i.y[1])]
         for i in range(2):
             m.d.comb += s0["in"][i].eq(self.valid & (Cat(self.i.t[:lk], i, self.i.s) < d.m))
-        s1, s2 = Signal(stage, name="post1"), Signal(stage, name="post2")
-        m.d.sync += [s1.eq(s0), s2.eq(s1)]
+        stages = [s0] + [Signal(stage, name=f"post{n}") for n in range(1, self.delay + 1)]
+        m.d.sync += [b.eq(a) for a, b in zip(stages, stages[1:])]
         with m.If(self.layer_start):
-            m.d.sync += [s1.valid.eq(0), s2.valid.eq(0), s1["in"].eq(0), s2["in"].eq(0)]
+            m.d.sync += [s.valid.eq(0) for s in stages[1:]] + [s["in"].eq(0) for s in stages[1:]]
+        s2, last = stages[2], stages[-1]
+        # the read-modify-write read, 2 cycles before the write
+        m.d.comb += self.rmw_addr.eq(stages[self.delay - 2].addr)
 
-        # ---- stage 2: bias, ReLU, requantization, pooling, write ----------------------------------
+        # ---- stage 2: bias, ReLU, requantization (registered twice if pipelined); pooling ------
+        shifts = [lp.out_shift for lp in plan.layers]
         clips = []
         for i in range(2):
             z = s2.y[i] + biases[i]
             z = Mux(d.relu & z[-1], 0, z)
-            a, clip = saturate(round_shift_var(z, d.out_shift), W)
+            if self.delay == 4:
+                zr = Signal.like(z, name=f"post_z{i}")
+                m.d.sync += zr.eq(z)
+                z = zr
+            a, clip = saturate(round_shift_among(z, d.out_shift, shifts), W)
+            if self.delay == 4:
+                ar, cr = Signal.like(a, name=f"post_a{i}"), Signal(name=f"post_clip{i}")
+                m.d.sync += [ar.eq(a), cr.eq(clip)]
+                a, clip = ar, cr
             old = self.rmw_data[i].as_signed()
-            a_new = Mux(d.pool & ~s2.first & (old > a), old, a)
-            m.d.comb += [self.write_en[i].eq(s2["in"][i] & (s2.kept | ~d.pool)),
+            a_new = Mux(d.pool & ~last.first & (old > a), old, a)
+            m.d.comb += [self.write_en[i].eq(last["in"][i] & (last.kept | ~d.pool)),
                          self.write_data[i].eq(a_new)]
-            clips.append(s2["in"][i] & clip)
-        m.d.comb += [self.write_addr.eq(s2.addr), self.clipped.eq(clips[0] + clips[1]),
-                     self.idle.eq(~s1.valid & ~s2.valid)]
+            clips.append(last["in"][i] & clip)
+        m.d.comb += [self.write_addr.eq(last.addr), self.clipped.eq(clips[0] + clips[1]),
+                     self.idle.eq(~Cat(*(s.valid for s in stages[1:])).any())]
         return m

@@ -16,7 +16,8 @@ from amaranth.lib import data
 
 from golden.fixedpoint import pack_complex
 
-__all__ = ["complex_layout", "round_shift", "round_shift_var", "saturate", "pack_complex",
+__all__ = ["complex_layout", "round_shift", "round_shift_var", "shift_among",
+           "round_shift_among", "CONSTANT_SHIFTS", "saturate", "pack_complex",
            "halve_add_sub", "add_sub"]
 
 
@@ -37,6 +38,30 @@ def round_shift_var(v: Value, shift: Value) -> Value:
     """``v / 2**shift`` rounded half up, ``shift`` a run-time value (``0``: ``v``)."""
     half = (Const(1, len(shift) + 1) << shift) >> 1
     return (Value.cast(v) + half) >> shift
+
+
+#: Up to this many distinct shifts, a shift chosen at run time is a multiplexer of constant
+#: shifts (a barrel shifter beyond).
+CONSTANT_SHIFTS = 4
+
+
+def shift_among(v: Value, shift: Value, shifts, constant_shifts: int = CONSTANT_SHIFTS) -> Value:
+    """``v >> shift`` where ``shift`` is always one of ``shifts`` (the layers' shifts of a plan):
+    a multiplexer of constant shifts when there are at most ``constant_shifts`` of them."""
+    shifts = sorted(set(shifts))
+    if len(shifts) > constant_shifts:
+        return Value.cast(v) >> shift
+    out = Value.cast(v) >> shifts[-1]
+    for s in shifts[:-1]:
+        out = Mux(shift == s, Value.cast(v) >> s, out)
+    return out
+
+
+def round_shift_among(v: Value, shift: Value, shifts,
+                      constant_shifts: int = CONSTANT_SHIFTS) -> Value:
+    """:func:`round_shift_var` for a ``shift`` that is always one of ``shifts``."""
+    half = (Const(1, len(shift) + 1) << shift) >> 1
+    return shift_among(Value.cast(v) + half, shift, shifts, constant_shifts)
 
 
 def saturate(v: Value, width: int) -> tuple[Value, Value]:

@@ -204,7 +204,11 @@ class LayerEngine(wiring.Component):
                      post.rmw_data.eq(acts.rmw_data)]
         m.d.comb += seq.layer_done.eq(seq.running & (post.vectors_done == seq.desc.vectors)
                                       & post.idle & ~ser.busy)
-        add_saturating(m, self.saturations, mac.clipped + post.clipped)
+        # the clip flags registered: the counter's adder is off the requantizers' paths
+        total = mac.clipped + post.clipped
+        clipped = Signal.like(total, name="clipped")
+        m.d.sync += clipped.eq(total)
+        add_saturating(m, self.saturations, clipped)
 
         # ---- loading and unloading ------------------------------------------------------------
         self._load(m, seq, acts)

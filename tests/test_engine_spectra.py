@@ -35,6 +35,25 @@ def run(dut, writes, reads, set_write, set_read, get_read):
     return out
 
 
+def write_words(dut):
+    """Sets one write per cycle: ``[(address, [word per lane])]``, or none."""
+    def set_write(ctx, w):
+        ctx.set(dut.w_en, w is not None)
+        if w is not None:
+            ctx.set(dut.w_addr, w[0][0])
+            for i, v in enumerate(w[0][1]):
+                ctx.set(dut.w_data[i], v)
+    return set_write
+
+
+def read_pairs(dut):
+    """Sets the two read addresses of a cycle."""
+    def set_read(ctx, r):
+        ctx.set(dut.r_addr[0], r[0])
+        ctx.set(dut.r_addr[1], r[1])
+    return set_read
+
+
 def bank_of(addr, bits):
     b = 0
     for i in bits:
@@ -69,11 +88,7 @@ def test_paired_banks_random(depth, bits, writes):
                 ctx.set(dut.w_addr[p], ports[p][0])
                 ctx.set(dut.w_data[p], ports[p][1])
 
-    def set_read(ctx, r):
-        ctx.set(dut.r_addr[0], r[0])
-        ctx.set(dut.r_addr[1], r[1])
-
-    got = run(dut, cycles, reads, set_write, set_read,
+    got = run(dut, cycles, reads, set_write, read_pairs(dut),
               lambda ctx: (ctx.get(dut.r_data[0]), ctx.get(dut.r_data[1])))
     same = 0
     for (a0, a1), (d0, d1) in zip(reads, got):
@@ -107,18 +122,7 @@ def test_z_buffer_mac_pairs(k, lanes, frames):
         f, m = rng.randrange(frames), rng.randrange(k)
         reads.append((f * k + m, f * k + (k - m) % k))
 
-    def set_write(ctx, w):
-        ctx.set(dut.w_en, w is not None)
-        if w is not None:
-            ctx.set(dut.w_addr, w[0][0])
-            for i, v in enumerate(w[0][1]):
-                ctx.set(dut.w_data[i], v)
-
-    def set_read(ctx, r):
-        ctx.set(dut.r_addr[0], r[0])
-        ctx.set(dut.r_addr[1], r[1])
-
-    got = run(dut, beats, reads, set_write, set_read,
+    got = run(dut, beats, reads, write_words(dut), read_pairs(dut),
               lambda ctx: (ctx.get(dut.r_data[0]), ctx.get(dut.r_data[1])))
     assert got == [(samples[a], samples[b]) for a, b in reads]
 
@@ -139,18 +143,7 @@ def test_y_banks_reader_pairs(k, lanes):
             g, n = rng.randrange(depth // (2 * k)), rng.randrange(k)
             reads.append((2 * g * k + n, (2 * g + 1) * k + n))
 
-    def set_write(ctx, w):
-        ctx.set(dut.w_en, w is not None)
-        if w is not None:
-            ctx.set(dut.w_addr, w[0][0])
-            for i, v in enumerate(w[0][1]):
-                ctx.set(dut.w_data[i], v)
-
-    def set_read(ctx, r):
-        ctx.set(dut.r_addr[0], r[0])
-        ctx.set(dut.r_addr[1], r[1])
-
-    got = run(dut, writes, reads, set_write, set_read,
+    got = run(dut, writes, reads, write_words(dut), read_pairs(dut),
               lambda ctx: [(ctx.get(dut.r_data[i][0]), ctx.get(dut.r_data[i][1]))
                            for i in range(lanes)])
     assert got == [[(words[a][i], words[b][i]) for i in range(lanes)] for a, b in reads]

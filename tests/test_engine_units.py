@@ -302,14 +302,16 @@ def test_serializer_positions_with_gaps(fifo_frames):
                                int(t_want == fp.k - 1 and f % frames_out == frames_out - 1))
 
 
-def test_post_processor_against_model():
+@pytest.mark.parametrize("pipeline", [0, 2])
+def test_post_processor_against_model(pipeline):
     """Bias, ReLU, requantization into the right bank and address, and 2x2 max pooling: a
-    conv layer's worth of outputs, pixel by pixel."""
+    conv layer's worth of outputs, pixel by pixel (2 stages, or 4 when pipelined)."""
     rng = np.random.default_rng(4)
     qnet, _ = quantized(cnn_net(rng, 4, (1, 4, 4), (4,), 3), rng)
-    plan = plan_engine(qnet)
+    plan = plan_engine(qnet, pipeline=pipeline)
     lp = plan.layers[0]
     dut = PostProcessor(plan)
+    assert dut.delay == (4 if pipeline else 2)
     k = plan.k
     y = rng.integers(-3000, 3000, (lp.vectors, lp.frames_out * 2 * k))  # per pixel, features
     bias = np.array(qnet.layers[0].bias_q)
@@ -327,7 +329,7 @@ def test_post_processor_against_model():
         addrs, states = [0, 0], [{}, {}, {}]
         samples = [(v, s, t) for v in range(lp.vectors) for s in range(lp.frames_out)
                    for t in range(k)]
-        for n in range(len(samples) + 4):
+        for n in range(len(samples) + dut.delay + 2):
             if n < len(samples):
                 v, s, t = samples[n]
                 ctx.set(dut.valid, 1)
