@@ -287,25 +287,31 @@ class LayerEngine(wiring.Component):
     def _unload(self, m, seq, acts):
         """The last layer's output from its buffer into the output FIFO, in C order."""
         bank, addr, last, advance = self._walk(m, "unload", self._plan.out_geometry)
-        # room above the threshold for the 3 requests in flight (2 read cycles, the level's delay)
-        depth = 4 if self.lean_buffers else 8
+        # room above the threshold for the 4 requests in flight (the request register, 2 read
+        # cycles, the level's delay)
+        depth = 5 if self.lean_buffers else 8
         m.submodules.ofifo = of = fifo.SyncFIFOBuffered(width=self._plan.width + 1, depth=depth)
         done = Signal()
         issue = Signal()
         with m.If(seq.phase == Phase.UNLOAD):
-            with m.If(~done & (of.w_level <= depth - 4)):
+            with m.If(~done & (of.w_level <= depth - 5)):
                 m.d.comb += issue.eq(1)
                 advance()
                 with m.If(last):
                     m.d.sync += done.eq(1)
         with m.Else():
             m.d.sync += done.eq(0)
-        m.d.comb += [acts.unload_en.eq(issue), acts.unload_bank.eq(bank),
-                     acts.unload_addr.eq(addr)]
-        # the word comes 2 cycles after the request, with its 'last' flag
-        v1, v2, l1, l2 = Signal(), Signal(), Signal(), Signal()
-        m.d.sync += [v1.eq(issue), v2.eq(v1), l1.eq(issue & last), l2.eq(l1)]
+        # the request registered (off the FIFO level's path), the word 2 cycles after it, with
+        # its 'last' flag
+        r_en, r_bank, r_addr = Signal(), Signal.like(bank, name="unload_bank_r"), \
+            Signal.like(addr, name="unload_addr_r")
+        m.d.sync += [r_en.eq(issue), r_bank.eq(bank), r_addr.eq(addr)]
+        m.d.comb += [acts.unload_en.eq(r_en), acts.unload_bank.eq(r_bank),
+                     acts.unload_addr.eq(r_addr)]
+        v1, v2, l0, l1, l2 = Signal(), Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [v1.eq(r_en), v2.eq(v1), l0.eq(issue & last), l1.eq(l0), l2.eq(l1)]
         m.d.comb += [of.w_en.eq(v2), of.w_data.eq(Cat(acts.unload_data, l2)),
                      self.o.valid.eq(of.r_rdy), self.o.payload.eq(of.r_data),
                      of.r_en.eq(self.o.ready),
-                     seq.unload_done.eq(done & ~v1 & ~v2 & (seq.phase == Phase.UNLOAD))]
+                     seq.unload_done.eq(done & ~r_en & ~v1 & ~v2
+                                        & (seq.phase == Phase.UNLOAD))]

@@ -78,11 +78,13 @@ class LayerEngineTB:
         self.cfg = config
         self.width = config["width"]
         self.lean = LeanIO(dut, self.width) if config.get("fast") else None
+        # weight writes (reloads, and the weights of an engine without built-in ones) go
+        # through the stream model in either mode
+        self.wsource = Source(Bus.from_prefix(dut, "w_"), dut.clk, dut.rst)
         if self.lean:
             return
         self.source = Source(Bus.from_prefix(dut, "i_"), dut.clk, dut.rst)
         self.sink = Sink(Bus.from_prefix(dut, "o_"), dut.clk, dut.rst)
-        self.wsource = Source(Bus.from_prefix(dut, "w_"), dut.clk, dut.rst)
         apply_pauses(self.source, self.sink, config)
         self.layer_times = []
 
