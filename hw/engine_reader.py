@@ -258,15 +258,20 @@ class FrameReader(wiring.Component):
             ]
             ok2.append((e < d.n) & (inb | ~d.gather))
 
-        # ---- output frames: Y data at stage 2, registered (stage 3), packed into a register
-        # (stage 4: the memories' read multiplexers and the packing adders on two paths) --------
+        # ---- output frames: Y data at stage 2, packed into a register (stage 3), delayed to
+        # stage 4; when pipelined the Y data is registered first instead (stage 3) and packed
+        # into stage 4, so that the memories' read multiplexers and the packing adders are on
+        # two paths --------------------------------------------------------------------------
+        early = 1 if plan.fft.pipeline else 0
         zc = Signal(data.ArrayLayout(cw, 2), name="packed")
         ypack = delayed(Cat(lane_a_of(rf, P), mirror_of(m, self, rf, rt, rh, j_now, plan),
-                            Cat(Const(1, 1), rf) < d.pb), 3, "rd_ypack")
+                            Cat(Const(1, 1), rf) < d.pb), 2 + early, "rd_ypack")
         lb = max(1, (P - 1).bit_length())
         lane_a2, mirror2, b_ok2 = ypack[:lb], ypack[lb:lb + 2], ypack[lb + 2]
-        y_data = Signal.like(self.y_data, name="y_data_r")
-        m.d.sync += y_data.eq(self.y_data)
+        y_data = self.y_data
+        if early:
+            y_data = Signal.like(self.y_data, name="y_data_r")
+            m.d.sync += y_data.eq(self.y_data)
         for j in range(2):
             if P > 1:
                 ya = data.View(cw, select([y_data[l][j] for l in range(P)], lane_a2))
@@ -277,7 +282,7 @@ class FrameReader(wiring.Component):
             mir = mirror2[j]
             m.d.sync += [zc[j].re.eq(Mux(mir, ya.re + yb_im, ya.re - yb_im)),
                          zc[j].im.eq(Mux(mir, yb_re - ya.im, ya.im + yb_re))]
-        zc4 = zc.as_value()
+        zc4 = zc.as_value() if early else delayed(zc.as_value(), 1, "rd_zc")
 
         # ---- stage 4: the pair is assembled in a register and leaves with its last step --------
         ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2, "rd_ctl4")

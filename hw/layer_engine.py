@@ -287,14 +287,15 @@ class LayerEngine(wiring.Component):
     def _unload(self, m, seq, acts):
         """The last layer's output from its buffer into the output FIFO, in C order."""
         bank, addr, last, advance = self._walk(m, "unload", self._plan.out_geometry)
-        # room above the threshold for the 4 requests in flight (the request register, 2 read
-        # cycles, the level's delay)
-        depth = 5 if self.lean_buffers else 8
+        # room above the threshold for the requests in flight (the request register when
+        # pipelined, 2 read cycles, the level's delay)
+        reg = 1 if self._plan.fft.pipeline else 0
+        depth = 4 + reg if self.lean_buffers else 8
         m.submodules.ofifo = of = fifo.SyncFIFOBuffered(width=self._plan.width + 1, depth=depth)
         done = Signal()
         issue = Signal()
         with m.If(seq.phase == Phase.UNLOAD):
-            with m.If(~done & (of.w_level <= depth - 5)):
+            with m.If(~done & (of.w_level <= depth - 4 - reg)):
                 m.d.comb += issue.eq(1)
                 advance()
                 with m.If(last):
@@ -303,15 +304,21 @@ class LayerEngine(wiring.Component):
             m.d.sync += done.eq(0)
         # the request registered (off the FIFO level's path), the word 2 cycles after it, with
         # its 'last' flag
-        r_en, r_bank, r_addr = Signal(), Signal.like(bank, name="unload_bank_r"), \
-            Signal.like(addr, name="unload_addr_r")
-        m.d.sync += [r_en.eq(issue), r_bank.eq(bank), r_addr.eq(addr)]
+        r_en, r_bank, r_addr = issue, bank, addr
+        if reg:
+            r_en, r_bank, r_addr = Signal(), Signal.like(bank, name="unload_bank_r"), \
+                Signal.like(addr, name="unload_addr_r")
+            m.d.sync += [r_en.eq(issue), r_bank.eq(bank), r_addr.eq(addr)]
         m.d.comb += [acts.unload_en.eq(r_en), acts.unload_bank.eq(r_bank),
                      acts.unload_addr.eq(r_addr)]
-        v1, v2, l0, l1, l2 = Signal(), Signal(), Signal(), Signal(), Signal()
-        m.d.sync += [v1.eq(r_en), v2.eq(v1), l0.eq(issue & last), l1.eq(l0), l2.eq(l1)]
+        v1, v2, l1, l2 = Signal(), Signal(), Signal(), Signal()
+        l_req = issue & last
+        if reg:
+            l_req = Signal()
+            m.d.sync += l_req.eq(issue & last)
+        m.d.sync += [v1.eq(r_en), v2.eq(v1), l1.eq(l_req), l2.eq(l1)]
         m.d.comb += [of.w_en.eq(v2), of.w_data.eq(Cat(acts.unload_data, l2)),
                      self.o.valid.eq(of.r_rdy), self.o.payload.eq(of.r_data),
                      of.r_en.eq(self.o.ready),
-                     seq.unload_done.eq(done & ~r_en & ~v1 & ~v2
-                                        & (seq.phase == Phase.UNLOAD))]
+                     seq.unload_done.eq(done & ~v1 & ~v2 & (seq.phase == Phase.UNLOAD)
+                                        & (~r_en if reg else 1))]
