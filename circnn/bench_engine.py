@@ -14,15 +14,9 @@ from golden.network import Layer, Network
 from golden.quantize import quantize
 
 
-def fc_layer_bench(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
-                   batch: int = 1, samples: int = 1, seed: int = 0) -> dict:
-    """One FC layer ``m x n`` (random weights, quantized on random data) through the RTL.
-
-    ``batch > 1`` applies the layer to ``batch`` input vectors in one run, as a 1x1 convolution
-    over ``batch`` pixels (the engine overlaps consecutive vectors); figures are per vector.
-    """
-    from sim.engine_fast import run_fast
-
+def fc_layer_model(n: int, m: int, k: int, batch: int = 1, seed: int = 0):
+    """``(net, qnet, input shape, rng)``: one FC layer ``m x n`` with random weights, quantized
+    on random data (``batch > 1``: a 1x1 convolution over ``batch`` pixels)."""
     rng = np.random.default_rng(seed)
     pb, q = -(-m // k), -(-n // k)
     w = rng.normal(0, 1 / np.sqrt(n), (pb, q, k))
@@ -37,6 +31,20 @@ def fc_layer_bench(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Pa
         shape = (n, 1, batch)
     net = Network(input_shape=shape, layers=[layer])
     qnet, _ = quantize(net, rng.normal(size=(8,) + shape))
+    return net, qnet, shape, rng
+
+
+def fc_layer_bench(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
+                   batch: int = 1, samples: int = 1, seed: int = 0) -> dict:
+    """One FC layer ``m x n`` (random weights, quantized on random data) through the RTL.
+
+    ``batch > 1`` applies the layer to ``batch`` input vectors in one run, as a 1x1 convolution
+    over ``batch`` pixels (the engine overlaps consecutive vectors); figures are per vector.
+    """
+    from sim.engine_fast import run_fast
+
+    _, qnet, shape, rng = fc_layer_model(n, m, k, batch, seed)
+    pb, q = -(-m // k), -(-n // k)
     plan = plan_engine(qnet, p=p, d=d, lanes=lanes)
     lp = plan.layers[0]
     x, _ = qnet.quantize_input(rng.normal(size=(samples,) + shape))

@@ -70,6 +70,9 @@ def add_parser(sub) -> None:
                         "over that many pixels, so consecutive vectors overlap; default 32); "
                         "the steady state is measured between BATCH and 2*BATCH")
     e.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
+    e.add_argument("--save-model", metavar="FILE", default=None,
+                   help="also write the layer (one vector, quantized) as a model file, for "
+                        "circnn synth engine -m FILE")
     options.add_json(e)
     e.set_defaults(run=run_engine)
     s = bsub.add_parser("engine-speed", help="digits test split through the RTL (Verilator)")
@@ -120,6 +123,16 @@ def run_engine(args) -> int:
     from .errors import UsageError
 
     quiet = args.json == "-"
+    if args.save_model:
+        from .bench_engine import fc_layer_model
+        from .files import save_quantized_model
+
+        try:
+            net, qnet, _, _ = fc_layer_model(args.n, args.m, args.k)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        save_quantized_model(args.save_model, net, qnet)
+        progress(f"bench engine: wrote the layer's model to {args.save_model}", quiet)
     progress(f"bench engine: FC {args.m}x{args.n}, k={args.k}, p={args.p}, lanes={args.lanes}: "
              f"one vector, then {args.batch} and {2 * args.batch} vectors per run (each: "
              "generate, compile with Verilator, simulate)", quiet)

@@ -185,32 +185,12 @@ class HostLink(wiring.Component):
                     m.next = "ERROR"
 
             # ---- replies: header, a fixed payload, the check byte; INFER's header only --------
-            def reply(state, status_value, payload: bytes = b"", length=None, then="SYNC",
-                      close=True, on_close=()):
-                n = len(payload) if length is None else length
-                with m.State(state):
-                    with m.If(room):
-                        m.d.sync += hi.eq(hi + 1)
-                        with m.Switch(hi):
-                            with m.Case(0):
-                                send(bp.SYNC_REPLY, after_sync=False)
-                            with m.Case(1):
-                                send(status_value)
-                            with m.Case(2):
-                                send(n & 0xFF)
-                            with m.Case(3):
-                                send(n >> 8)
-                                if not close:
-                                    m.d.sync += [hi.eq(0), count.eq(0)]
-                                    m.next = then
-                            for i, byte in enumerate(payload):
-                                with m.Case(4 + i):
-                                    send(byte)
-                            if close:
-                                with m.Case(4 + len(payload)):
-                                    m.d.comb += [push_data.eq(-tx_acc), push.eq(1)]
-                                    m.d.sync += [hi.eq(0), *on_close]
-                                    m.next = then
+            tx = (send, room, hi, count, push_data, push, tx_acc)
+
+            def reply(state, status_value, payload=b"", length=None, then="SYNC", close=True,
+                      on_close=()):
+                self._reply_state(m, tx, state, status_value, payload, length, then, close,
+                                  on_close)
 
             reply("INFO", bp.Status.OK, info)
             reply("DONE", bp.Status.OK)
@@ -228,23 +208,59 @@ class HostLink(wiring.Component):
 
             # ---- WEIGHTS: records from the buffer to the engine's weight port -------------------
             with m.State("WEIGHTS"):
-                rec = self._record
-                w = self.engine_w
-                self._fetch(m, br, fetched, count, part, word, (part < rec) & (count < length))
-                with m.If((part == rec) & ~fetched):
-                    # word: lane (8 bits), address (16), re, im (value_bytes each), from the top
-                    base = len(word) - 8 * rec
-                    re = word[base + 24:base + 24 + W]
-                    im = word[base + 24 + 8 * vb:base + 24 + 8 * vb + W]
-                    m.d.comb += [w.valid.eq(1), w.payload.lane.eq(word[base:base + 8]),
-                                 w.payload.addr.eq(word[base + 8:base + 24]),
-                                 w.payload.data.eq(Cat(re, im))]
-                    with m.If(w.ready):
-                        m.d.sync += part.eq(0)
-                        with m.If(count == length):
-                            m.d.sync += hi.eq(0)
-                            m.next = "DONE"
+                self._write_weights(m, br, fetched, count, part, word, length, hi)
         return m
+
+    def _write_weights(self, m, br, fetched, count, part, word, length, hi):
+        """State WEIGHTS: records from the buffer, one at a time, to the engine's weight port;
+        then the DONE reply."""
+        rec, vb, W = self._record, self._vb, self._plan.width
+        w = self.engine_w
+        self._fetch(m, br, fetched, count, part, word, (part < rec) & (count < length))
+        with m.If((part == rec) & ~fetched):
+            # word: lane (8 bits), address (16), re, im (value_bytes each), from the top
+            base = len(word) - 8 * rec
+            re = word[base + 24:base + 24 + W]
+            im = word[base + 24 + 8 * vb:base + 24 + 8 * vb + W]
+            m.d.comb += [w.valid.eq(1), w.payload.lane.eq(word[base:base + 8]),
+                         w.payload.addr.eq(word[base + 8:base + 24]),
+                         w.payload.data.eq(Cat(re, im))]
+            with m.If(w.ready):
+                m.d.sync += part.eq(0)
+                with m.If(count == length):
+                    m.d.sync += hi.eq(0)
+                    m.next = "DONE"
+
+    @staticmethod
+    def _reply_state(m, tx, state, status_value, payload: bytes = b"", length=None,
+                     then="SYNC", close=True, on_close=()):
+        """FSM state ``state``: a reply header (sync, status, length), a fixed ``payload`` and,
+        if ``close``, the check byte; then state ``then``."""
+        send, room, hi, count, push_data, push, tx_acc = tx
+        n = len(payload) if length is None else length
+        with m.State(state):
+            with m.If(room):
+                m.d.sync += hi.eq(hi + 1)
+                with m.Switch(hi):
+                    with m.Case(0):
+                        send(bp.SYNC_REPLY, after_sync=False)
+                    with m.Case(1):
+                        send(status_value)
+                    with m.Case(2):
+                        send(n & 0xFF)
+                    with m.Case(3):
+                        send(n >> 8)
+                        if not close:
+                            m.d.sync += [hi.eq(0), count.eq(0)]
+                            m.next = then
+                    for i, byte in enumerate(payload):
+                        with m.Case(4 + i):
+                            send(byte)
+                    if close:
+                        with m.Case(4 + len(payload)):
+                            m.d.comb += [push_data.eq(-tx_acc), push.eq(1)]
+                            m.d.sync += [hi.eq(0), *on_close]
+                            m.next = then
 
     @staticmethod
     def _fetch(m, br, fetched, count, part, word, want):

@@ -95,12 +95,9 @@ class FrameReader(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan, d = self._plan, self.desc
-        W, k, P, R = plan.width, plan.k, plan.lanes, plan.act_replicas
-        lk = k.bit_length() - 1
+        k, R = plan.k, plan.act_replicas
         ZS, YS = plan.z_slots, plan.y_slots
-        bins, yd = plan.bins, plan.ybuf_depth
         A = plan.act_bank_depth
-        cw = complex_layout(W)
         layers = plan.layers
         vbits = range(max(lp.vectors for lp in layers) + 1)
         max_frames = max(max(lp.frames_in, lp.frames_out) for lp in layers)
@@ -111,20 +108,7 @@ class FrameReader(wiring.Component):
         nvec = d.vectors
 
         # ---- the input side's position (vector a_vec) ---------------------------------------
-        a_vec = Signal(vbits)
-        a_ox = Signal(range(max_out_w + 1))
-        iy0, ix0, row_base = Signal(signed(sw)), Signal(signed(sw)), Signal(signed(sw))
-        a_advance = Signal()
-        with m.If(start_layer):
-            m.d.sync += [a_vec.eq(0), a_ox.eq(0), iy0.eq(-d.pad), ix0.eq(-d.pad),
-                         row_base.eq(-d.pad_w)]
-        with m.Elif(a_advance):
-            m.d.sync += a_vec.eq(a_vec + 1)
-            with m.If(a_ox == d.out_w - 1):
-                m.d.sync += [a_ox.eq(0), ix0.eq(-d.pad), iy0.eq(iy0 + d.stride),
-                             row_base.eq(row_base + d.stride_w)]
-            with m.Else():
-                m.d.sync += [a_ox.eq(a_ox + 1), ix0.eq(ix0 + d.stride)]
+        a_vec, iy0, ix0, row_base, a_advance = self._input_position(m, d, vbits, max_out_w, sw)
 
         # ---- arbitration per frame, input frames first ---------------------------------------
         a_r = Signal(range(max_frames + 1))     # next input frame of vector a_vec
@@ -239,6 +223,44 @@ class FrameReader(wiring.Component):
         rt2 = ctl2[4 + READ_LANES + len(rf):]
 
         # ---- stage 2: activation requests ----------------------------------------------------
+        ok2 = self._requests(m, d, tables, tl, (iy0_2, ix0_2, pix_2), (v2, mode2, lanes2),
+                             rt2, rf2)
+
+        zc4 = self._pack_output(m, d, rf, rt, rh, j_now, delayed)
+
+        # ---- stage 4: the pair is assembled in a register and leaves with its last step --------
+        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2, "rd_ctl4")
+        self._assemble_pair(m, ctl4, zc4, start_layer)
+        return m
+
+    def _input_position(self, m, d, vbits, max_out_w, sw):
+        """The input side's vector ``a_vec`` and its output pixel's top-left input position
+        (``iy0``, ``ix0``, ``row_base``: the row's offset, by running sums); ``a_advance``
+        moves it on.  Returns ``(a_vec, iy0, ix0, row_base, a_advance)``."""
+        a_vec = Signal(vbits, name="a_vec")
+        a_ox = Signal(range(max_out_w + 1), name="a_ox")
+        iy0, ix0 = Signal(signed(sw), name="iy0"), Signal(signed(sw), name="ix0")
+        row_base = Signal(signed(sw), name="row_base")
+        a_advance = Signal(name="a_advance")
+        with m.If(self.layer_start):
+            m.d.sync += [a_vec.eq(0), a_ox.eq(0), iy0.eq(-d.pad), ix0.eq(-d.pad),
+                         row_base.eq(-d.pad_w)]
+        with m.Elif(a_advance):
+            m.d.sync += a_vec.eq(a_vec + 1)
+            with m.If(a_ox == d.out_w - 1):
+                m.d.sync += [a_ox.eq(0), ix0.eq(-d.pad), iy0.eq(iy0 + d.stride),
+                             row_base.eq(row_base + d.stride_w)]
+            with m.Else():
+                m.d.sync += [a_ox.eq(a_ox + 1), ix0.eq(ix0 + d.stride)]
+        return a_vec, iy0, ix0, row_base, a_advance
+
+    def _requests(self, m, d, tables, tl, pos2, ctl2, rt2, rf2):
+        """Stage 2: the activation read of each lane the step issues (im2col through the patch
+        table, or the vector's own layout); returns per lane whether the column is real (in
+        range, inside the image), else the pair gets a zero there."""
+        iy0_2, ix0_2, pix_2 = pos2
+        v2, mode2, lanes2 = ctl2
+        R = self._plan.act_replicas
         ok2 = []
         for lane in range(READ_LANES):
             j, par = lane >> 1, lane & 1
@@ -257,7 +279,43 @@ class FrameReader(wiring.Component):
                 req.replica.eq(0 if R == 1 else Mux(d.fast, j, par)),
             ]
             ok2.append((e < d.n) & (inb | ~d.gather))
+        return ok2
 
+    def _assemble_pair(self, m, ctl4, zc4, start_layer):
+        """Stage 4: the pair collects the activations of its steps (input frames) or takes the
+        packed sample(s) (output frames), and leaves with its last step."""
+        P, cw = self._plan.lanes, complex_layout(self._plan.width)
+        v4, mode4, end4 = ctl4[0], ctl4[1], ctl4[2]
+        lanes4 = ctl4[3:3 + READ_LANES]
+        j4 = ctl4[3 + READ_LANES]
+        ok4 = ctl4[4 + READ_LANES:]
+        zc4v = data.View(data.ArrayLayout(cw, 2), zc4)
+        pair = Signal(data.ArrayLayout(cw, 2), name="pair_acc")
+        with m.If(v4 & ~mode4):
+            for lane in range(READ_LANES):
+                j, par = lane >> 1, lane & 1
+                with m.If(lanes4[lane]):
+                    m.d.sync += pair[j]["im" if par else "re"].eq(
+                        Mux(ok4[lane], self.act_data[lane], 0))
+        with m.If(v4 & mode4):
+            if P > 1:
+                m.d.sync += pair.eq(zc4v)
+            else:
+                with m.If(j4):
+                    m.d.sync += pair[1].eq(zc4v[0])
+                with m.Else():
+                    m.d.sync += pair[0].eq(zc4v[0])
+        out_valid, out_mode = Signal(), Signal()
+        m.d.sync += [out_valid.eq(v4 & end4 & ~start_layer), out_mode.eq(mode4)]
+        m.d.comb += [self.pair_valid.eq(out_valid), self.pair.inverse.eq(out_mode),
+                     self.pair.x.eq(pair)]
+
+    def _pack_output(self, m, d, rf, rt, rh, j_now, delayed):
+        """Output steps: the Y words of a frame's two blocks, Hermitian packed into one complex
+        sample (``Y_2s + i Y_2s+1``, from ``conj Y[k - t]`` above ``k/2``); returns it at
+        stage 4."""
+        plan = self._plan
+        P, cw = plan.lanes, complex_layout(plan.width)
         # ---- output frames: Y data at stage 2, packed into a register (stage 3), delayed to
         # stage 4; when pipelined the Y data is registered first instead (stage 3) and packed
         # into stage 4, so that the memories' read multiplexers and the packing adders are on
@@ -283,34 +341,7 @@ class FrameReader(wiring.Component):
             m.d.sync += [zc[j].re.eq(Mux(mir, ya.re + yb_im, ya.re - yb_im)),
                          zc[j].im.eq(Mux(mir, yb_re - ya.im, ya.im + yb_re))]
         zc4 = zc.as_value() if early else delayed(zc.as_value(), 1, "rd_zc")
-
-        # ---- stage 4: the pair is assembled in a register and leaves with its last step --------
-        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2, "rd_ctl4")
-        v4, mode4, end4 = ctl4[0], ctl4[1], ctl4[2]
-        lanes4 = ctl4[3:3 + READ_LANES]
-        j4 = ctl4[3 + READ_LANES]
-        ok4 = ctl4[4 + READ_LANES:]
-        zc4v = data.View(data.ArrayLayout(cw, 2), zc4)
-        pair = Signal(data.ArrayLayout(cw, 2), name="pair_acc")
-        with m.If(v4 & ~mode4):
-            for lane in range(READ_LANES):
-                j, par = lane >> 1, lane & 1
-                with m.If(lanes4[lane]):
-                    m.d.sync += pair[j]["im" if par else "re"].eq(
-                        Mux(ok4[lane], self.act_data[lane], 0))
-        with m.If(v4 & mode4):
-            if P > 1:
-                m.d.sync += pair.eq(zc4v)
-            else:
-                with m.If(j4):
-                    m.d.sync += pair[1].eq(zc4v[0])
-                with m.Else():
-                    m.d.sync += pair[0].eq(zc4v[0])
-        out_valid, out_mode = Signal(), Signal()
-        m.d.sync += [out_valid.eq(v4 & end4 & ~start_layer), out_mode.eq(mode4)]
-        m.d.comb += [self.pair_valid.eq(out_valid), self.pair.inverse.eq(out_mode),
-                     self.pair.x.eq(pair)]
-        return m
+        return zc4
 
 
 def lane_a_of(rf, lanes):

@@ -29,7 +29,8 @@ CASES = [
     # name, network builder, p, d, lanes, simulator
     ("fc-k4", lambda r: fc_net(r, 4, [10, 12, 6]), 1, None, 2, "verilator"),
     ("fc-k4-icarus", lambda r: fc_net(r, 4, [10, 12, 6]), 1, None, 2, "icarus"),
-    ("fc-k16-p4-d2", lambda r: fc_net(r, 16, [40, 33, 20]), 4, 2, 4, "verilator"),
+    pytest.param("fc-k16-p4-d2", lambda r: fc_net(r, 16, [40, 33, 20]), 4, 2, 4, "verilator",
+                 marks=pytest.mark.slow, id="fc-k16-p4-d2"),     # long: make bench
     ("fc-k64", lambda r: fc_net(r, 64, [128, 200, 10]), 1, None, 4, "verilator"),
     ("cnn-k4-pool", lambda r: cnn_net(r, 4, (1, 6, 6), (4, 8), 5), 1, None, 2, "verilator"),
     ("cnn-k8-p2-d2-pool", lambda r: cnn_net(r, 8, (2, 5, 5), (8,), 3), 2, 2, 4, "icarus"),
@@ -38,7 +39,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, build, p, d, lanes, sim", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("name, build, p, d, lanes, sim", CASES,
+                         ids=[c.id if hasattr(c, "id") else c[0] for c in CASES])
 def test_engine_rtl_bit_exact(name, build, p, d, lanes, sim, tmp_path):
     need(sim)
     rng = np.random.default_rng(len(name))
@@ -54,7 +56,7 @@ def test_engine_rtl_bit_exact(name, build, p, d, lanes, sim, tmp_path):
 
 @pytest.mark.parametrize("tech, sim, pipeline, lanes, net", [
     ("ecp5", "verilator", 2, 2, "cnn"), ("ice40", "icarus", 0, 1, "mlp"),
-    ("ice40", "verilator", 1, 2, "cnn")])
+    pytest.param("ice40", "verilator", 1, 2, "cnn", marks=pytest.mark.slow)])
 def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path):
     """The engine on a device's primitives (ECP5: DP16KD and MULT18X18D; iCE40: SB_RAM40_4K,
     SB_SPRAM256KA weight banks written through the port first, split products, no FIFO around

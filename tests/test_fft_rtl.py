@@ -28,7 +28,7 @@ CASES = [
     (64, 16, 4, 3, 2, True, "verilator"),
     (64, 18, 2, 4, 0, False, "icarus"),      # bit-reversed output, recirculation with bypass
     (256, 16, 1, 8, 0, True, "verilator"),
-    (256, 12, 8, 2, 0, True, "verilator"),
+    pytest.param(256, 12, 8, 2, 0, True, "verilator", marks=pytest.mark.slow),  # make bench
     (8, 18, 4, 3, 0, True, "icarus"),        # p = k/2: a whole frame per beat
 ]
 
@@ -134,8 +134,8 @@ def test_rtl_ecp5_primitives_bit_exact(k, p, d, sim, tmp_path):
 @pytest.mark.parametrize("k, p, d, pipeline, sim", [
     # recirculating: level banks, input slots, output buffer and twiddle ROM in SB_RAM40_4K
     (8, 1, 1, 0, "icarus"), (64, 2, 2, 1, "verilator"),
-    # fully pipelined with delay rings of 16 words
-    (64, 1, 6, 0, "verilator"),
+    # fully pipelined with delay rings of 16 words (long: make bench)
+    pytest.param(64, 1, 6, 0, "verilator", marks=pytest.mark.slow),
 ])
 def test_rtl_ice40_primitives_bit_exact(k, p, d, pipeline, sim, tmp_path):
     """The iCE40 technology layer (SB_RAM40_4K memories, products split for the 16 x 16
