@@ -68,6 +68,11 @@ synth: install
 		--json $(SYNTH)/engine-mlp-ecp5.json
 	$(VENV)/bin/circnn synth engine -m $(SYNTH)/cnn-q.npz --target ecp5-85k --seeds 1,2,3 \
 		--json $(SYNTH)/engine-cnn-ecp5.json
+	$(VENV)/bin/circnn synth engine -m $(SYNTH)/mlp-q.npz --target ice40-up5k \
+		--json $(SYNTH)/engine-mlp-ice40.json
+	@# the CNN does not fit the UP5K (docs/benchmarks.md): its failure is reported, not fatal
+	-$(VENV)/bin/circnn synth engine -m $(SYNTH)/cnn-q.npz --target ice40-up5k \
+		--json $(SYNTH)/engine-cnn-ice40.json
 	$(VENV)/bin/circnn build --board ulx3s -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/ulx3s-mlp
 	$(VENV)/bin/circnn build --board icebreaker -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/icebreaker-mlp
 
