@@ -68,7 +68,7 @@ def run_infer(args) -> int:
             raise UsageError(str(e)) from None
         y, where = r["outputs"], f"simulated {board} board top"
     else:
-        frames = bp.model_weight_frames(plan.weight_banks, qnet.width)
+        frames = bp.model_weight_frames(plan, qnet.width)
         y, where = _serial_session(args, identity, qnet.width, x, frames), args.port
     save_npy(args.output, y)
     report = {"samples": int(len(x)), "board": board, "where": where, "model_id": identity,

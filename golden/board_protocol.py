@@ -222,11 +222,7 @@ def inference_session(identity: int, width: int, samples, weight_frames=(), mode
     return np.array(outputs, dtype=np.int64).reshape(len(outputs), info["out_size"])
 
 
-def model_weight_frames(weight_banks, width: int) -> list[bytes]:
-    """The WEIGHTS payloads that write every word of an engine plan's ``weight_banks``."""
-    lanes, addrs, words = [], [], []
-    for lane, bank in enumerate(weight_banks):
-        lanes += [lane] * len(bank)
-        addrs += range(len(bank))
-        words += [int(v) for v in bank]
-    return encode_weights(lanes, addrs, words, width)
+def model_weight_frames(plan, width: int) -> list[bytes]:
+    """The WEIGHTS payloads that write every word of an engine plan's weight banks
+    (``plan.weight_records()``)."""
+    return encode_weights(*plan.weight_records(), width)

@@ -153,6 +153,16 @@ class EnginePlan:
         bins of a group padded to ``k``: an address is ``Cat(bin, group, slot)``."""
         return _pow2(max(l.groups for l in self.layers)) * self.k
 
+    def weight_records(self) -> tuple[list, list, list]:
+        """Every weight word as ``(lanes, addresses, words)``: what writes the weight banks
+        through the engine's weight port (a reload, or an engine without built-in weights)."""
+        lanes, addrs, words = [], [], []
+        for lane, bank in enumerate(self.weight_banks):
+            lanes += [lane] * len(bank)
+            addrs += range(len(bank))
+            words += [int(v) for v in bank]
+        return lanes, addrs, words
+
     @property
     def multipliers(self) -> dict:
         """Complex multipliers instantiated: FFT butterflies and MAC lanes (4 real each)."""

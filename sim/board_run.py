@@ -53,7 +53,7 @@ def run_board(plan: EnginePlan, identity: int, samples, sim: str, build_root: Pa
     bytes_per_frame = 8 + 2 * max(plan.in_size, plan.out_size) + top.link.max_payload
     config = build_dir / "config.json"
     model_frames = [] if weights_in_bitstream(tech) else \
-        [f.hex() for f in bp.model_weight_frames(plan.weight_banks, plan.width)]
+        [f.hex() for f in bp.model_weight_frames(plan, plan.width)]
     config.write_text(json.dumps({
         "model_frames": model_frames, "model_id": identity, "width": plan.width, "bit_ns": divisor * 10,
         "stimulus": str(stim), "results": str(results),

@@ -45,11 +45,7 @@ def generate_engine_verilog(plan: EnginePlan, path: Path, engine: LayerEngine | 
 def weight_load(plan: EnginePlan) -> tuple[dict, dict]:
     """A ``reload`` step writing every weight word of the plan, and its arrays (what an engine
     without built-in weights, ``tech="ice40"``, needs before its first sample)."""
-    lanes, addrs, words = [], [], []
-    for lane, bank in enumerate(plan.weight_banks):
-        lanes += [lane] * len(bank)
-        addrs += list(range(len(bank)))
-        words += [int(v) for v in bank]
+    lanes, addrs, words = plan.weight_records()
     step = {"op": "reload", "lanes": "_load_lanes", "addrs": "_load_addrs",
             "data": "_load_words"}
     return step, {"_load_lanes": np.array(lanes), "_load_addrs": np.array(addrs),
