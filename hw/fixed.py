@@ -36,8 +36,12 @@ def round_shift(v: Value, shift: int) -> Value:
 
 def round_shift_var(v: Value, shift: Value) -> Value:
     """``v / 2**shift`` rounded half up, ``shift`` a run-time value (``0``: ``v``)."""
-    half = (Const(1, len(shift) + 1) << shift) >> 1
-    return (Value.cast(v) + half) >> shift
+    return (Value.cast(v) + _half(shift)) >> shift
+
+
+def _half(shift: Value) -> Value:
+    """``2**shift / 2`` (0 for a shift of 0): the rounding addend of a run-time shift."""
+    return (Const(1, len(shift) + 1) << shift) >> 1
 
 
 #: Up to this many distinct shifts, a shift chosen at run time is a multiplexer of constant
@@ -60,8 +64,7 @@ def shift_among(v: Value, shift: Value, shifts, constant_shifts: int = CONSTANT_
 def round_shift_among(v: Value, shift: Value, shifts,
                       constant_shifts: int = CONSTANT_SHIFTS) -> Value:
     """:func:`round_shift_var` for a ``shift`` that is always one of ``shifts``."""
-    half = (Const(1, len(shift) + 1) << shift) >> 1
-    return shift_among(Value.cast(v) + half, shift, shifts, constant_shifts)
+    return shift_among(Value.cast(v) + _half(shift), shift, shifts, constant_shifts)
 
 
 def saturate(v: Value, width: int) -> tuple[Value, Value]:
