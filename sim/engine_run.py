@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from golden.engine_fixed import QNetwork, run_fixed
+from golden.engine_cycles import estimate_cycles
 from golden.engine_plan import EnginePlan, plan_engine
 from hw.layer_engine import LayerEngine, weight_payload
 
@@ -118,25 +119,3 @@ def infer_rtl(qnet: QNetwork, x_int, sim: str, build_root: Path, p: int = 1, d=N
     return run_engine_rtl(plan, steps, {"x": x, "y": expected_outputs(qnet, x_int)}, sim,
                           build_root, **kw)
 
-
-def estimate_layer_cycles(plan: EnginePlan, lp) -> int:
-    """Cycles of one layer, from the engine's structure (the benchmarks measure the real figure):
-    the first vector's latency through reader, FFT, MAC lanes, reader, IFFT and post-processing,
-    then one vector per interval of the busiest resource (the reader at two samples per clock,
-    the MAC lanes, the post-processing at two values per clock, the FFT engine's input)."""
-    from golden.fft_fixed import engine_latency
-    lat = engine_latency(plan.fft)
-    k = plan.k
-    reader = (lp.frames_in + lp.frames_out) * k // 2
-    mac = lp.groups * plan.bins * lp.q + 1
-    post = lp.frames_out * k
-    fft_in = (lp.frames_in + lp.frames_out) * plan.fft.beats
-    interval = max(reader, mac, post, fft_in)
-    first = lp.frames_in * k // 2 + lat + mac + lp.frames_out * k // 2 + lat + post + 20
-    return first + (lp.vectors - 1) * interval
-
-
-def estimate_cycles(plan: EnginePlan) -> int:
-    """Estimated cycles per sample: loading, every layer, unloading."""
-    return plan.in_size + plan.out_size + sum(estimate_layer_cycles(plan, lp)
-                                              for lp in plan.layers)

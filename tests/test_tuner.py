@@ -1,0 +1,229 @@
+"""The tuner: search against exhaustive sweeps, the unimodality check, the bound on p, the
+models against what the engine's plan says, energy tables, calibration, the measured sweep's
+plumbing (local pool and a Dask LocalCluster) and the CLI's errors."""
+
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+
+from circnn.errors import UsageError
+from circnn.tuner import Tuner
+from circnn.tuner_energy import accelergy_yaml, action_counts, energy, load_table
+from circnn.tuner_measure import calibrate
+from circnn.tuner_models import DesignPoint, PRIORS, block_memories, estimate_resources, features
+from circnn.tuner_search import exhaustive, is_unimodal, p_bound, ternary_search
+from golden.engine_cycles import estimate_cycles
+from tests.cli_run import run
+from tests.engine_nets import cnn_net, fc_net, quantized
+
+
+def _qnet(kind="fc", seed=0):
+    rng = np.random.default_rng(seed)
+    net = fc_net(rng, 16, [128, 96, 10]) if kind == "fc" else cnn_net(rng, 8, channels=(8,))
+    return quantized(net, rng)[0]
+
+
+def test_ternary_search_matches_exhaustive_on_unimodal_functions():
+    rng = random.Random(1)
+    for _ in range(200):
+        lo, hi = 1, rng.randrange(1, 12)
+        peak = rng.randrange(lo, hi + 1)
+        slope_l, slope_r = rng.uniform(0.1, 3), rng.uniform(0.1, 3)
+
+        def f(x):
+            return -(slope_l if x < peak else slope_r) * abs(x - peak)
+        best, seen = ternary_search(lo, hi, f)
+        assert best == exhaustive(lo, hi, f)[0] == peak
+        assert is_unimodal([seen[x] for x in sorted(seen)])
+        if hi - lo >= 8:
+            assert len(seen) < hi - lo + 1
+
+
+def test_unimodality_check():
+    assert is_unimodal([1, 2, 3, 3, 2]) and is_unimodal([5]) and is_unimodal([1, 2])
+    assert not is_unimodal([3, 1, 2]) and not is_unimodal([1, 3, 2, 4])
+
+
+def test_p_bound_from_the_readers_bandwidth():
+    # the reader gives 2 samples/clock; the FFT takes 2p d / log2 k
+    assert p_bound(64, 6) == (1, p_bound(64, 6)[1])
+    assert p_bound(64, 3)[0] == 2 and p_bound(64, 1)[0] == 4 and p_bound(1024, 1)[0] == 8
+    assert p_bound(4, 1)[0] == 2 and "k/2" in p_bound(4, 1)[1]
+    for k in (8, 64, 256, 1024):
+        stages = k.bit_length() - 1
+        for d in range(1, stages + 1):
+            p = p_bound(k, d)[0]
+            assert 2 * p * d / stages <= 2 and (2 * p > k // 2 or 4 * p * d / stages > 2)
+
+
+@pytest.mark.parametrize("kind,target", [("fc", "ecp5-85k"), ("cnn", "ecp5-85k"),
+                                         ("fc", "ice40-up5k")])
+def test_search_finds_the_exhaustive_optimum(kind, target):
+    tuner = Tuner(_qnet(kind), target, load_table("fpga-40nm"))
+    r = tuner.search("throughput", exhaustive_check=True)
+    c, e = r["chosen"]["parameters"], r["exhaustive"]
+    assert (c["p"], c["d"], c["lanes"]) == (e["p"], e["d"], e["lanes"])
+    assert r["evaluations"] <= e["evaluations"] < e["unrestricted"]["evaluations"]
+    assert r["chosen"]["fits"]
+
+
+def test_not_unimodal_metric_falls_back_to_the_sweep(monkeypatch):
+    """A metric with two peaks over d: the search says so and sweeps, and finds the best."""
+    import circnn.tuner as tuner_mod
+
+    qnet = _qnet("fc")
+    shape = {1: 5.0, 2: 1.0, 3: 4.0, 4: 9.0, 5: 3.0}   # k = 16: d in 1..4 recirculating + 4
+
+    def fake_score(metric, point):
+        return shape[point["parameters"]["d"]] + point["parameters"]["lanes"] * 1e-3
+    monkeypatch.setattr(tuner_mod, "score", fake_score)
+    tuner = Tuner(qnet, "ecp5-85k", load_table("fpga-40nm"))
+    r = tuner.search("throughput")
+    assert r["not_unimodal_lanes"] == [lp["lanes"] for lp in r["per_lanes"]]
+    assert r["chosen"]["parameters"]["d"] == 4
+
+
+def test_models_follow_the_plan():
+    tuner = Tuner(_qnet("fc"), "ecp5-85k", load_table("asic-45nm"))
+    small, big = tuner.evaluate(DesignPoint(1, 4, 2)), tuner.evaluate(DesignPoint(1, 4, 8))
+    assert big["resources"]["dsp"] - small["resources"]["dsp"] == 4 * 6   # 4 per MAC lane
+    assert big["resources"]["lut"] > small["resources"]["lut"]
+    assert big["cycles_per_inference"] <= small["cycles_per_inference"]
+    plan = tuner.plan(DesignPoint(1, 4, 2))
+    assert small["cycles_per_inference"] == estimate_cycles(plan)
+    # every memory of the plan is counted: more slots, more block RAM
+    assert block_memories(plan, "ecp5-85k")["bram"] >= len(plan.memories)
+    assert block_memories(plan, "ice40-up5k")["spram"] >= 1
+    assert small["inferences_per_second"] == pytest.approx(
+        small["fmax_mhz"] * 1e6 / small["cycles_per_inference"], rel=1e-3)
+
+
+def test_energy_counts_and_accelergy_yaml():
+    tuner = Tuner(_qnet("fc"), "ecp5-85k", load_table("asic-45nm"))
+    plan = tuner.plan(DesignPoint(1, 4, 2))
+    counts = action_counts(plan, 1000, 0)
+    cmacs = sum(lp.pb * lp.q * plan.bins * lp.vectors for lp in plan.layers)
+    assert counts["mac"]["mult16"] == 4 * cmacs
+    e_asic = energy(counts, load_table("asic-45nm"))
+    e_fpga = energy(counts, load_table("fpga-40nm"))
+    assert 0 < e_asic["energy_per_inference_j"] < e_fpga["energy_per_inference_j"]
+    assert math.isclose(sum(e_asic["by_component_j"].values()),
+                        e_asic["energy_per_inference_j"])
+    text = accelergy_yaml(counts)
+    assert text.startswith("action_counts:\n  version: 0.4\n")
+    assert f"counts: {4 * cmacs}" in text
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{", "cannot read"), ('{"unit": "nJ", "actions": {}}', "'unit' must be"),
+    ('{"unit": "pJ", "actions": {"mult16": {"energy": 1}}}', "missing action"),
+])
+def test_bad_energy_tables(tmp_path, content, message):
+    f = tmp_path / "t.json"
+    f.write_text(content)
+    with pytest.raises(UsageError, match=message):
+        load_table(str(f))
+    with pytest.raises(UsageError, match="no such table"):
+        load_table(str(tmp_path / "missing.json"))
+
+
+def test_calibration_reduces_the_error():
+    tuner = Tuner(_qnet("fc"), "ecp5-85k", load_table("fpga-40nm"))
+    points = [DesignPoint(1, d, lanes) for d in (2, 4) for lanes in (2, 4)]
+    plans = [tuner.plan(pt) for pt in points]
+    # "measurements": the prior's estimate scaled by 1.3 with a few per cent of noise
+    rng = np.random.default_rng(0)
+    measured = []
+    for plan in plans:
+        est = estimate_resources(plan, "ecp5-85k")
+        f = features(plan)
+        period = sum(c * f[n] for n, c in PRIORS["ecp5-85k"]["period_ns"].items())
+        measured.append({"lut": est["lut"] * 1.3 * rng.uniform(0.97, 1.03),
+                         "ff": est["ff"] * 0.8, "fmax_mhz": 1000 / (period * 1.1)})
+    cal = calibrate("ecp5-85k", plans, measured)
+    for res in ("lut", "ff", "period_ns"):
+        e = cal["errors"][res]
+        assert e["points"] == 4 and e["after_pct"] < e["before_pct"]
+    assert cal["errors"]["lut"]["after_pct"] < 3 and cal["errors"]["ff"]["after_pct"] < 0.1
+
+
+def _model_synth(model, target, point, seed, freq):
+    """Stands in for the synthesis flow in the plumbing test (deterministic figures from the
+    models): what is tested is the distribution, the caching and the merging of runs."""
+    from circnn.engine_options import load_quantized
+    from circnn.tuner_models import estimate_fmax
+
+    _, qnet = load_quantized(model)
+    tuner = Tuner(qnet, target, load_table("fpga-40nm"))
+    plan = tuner.plan(DesignPoint(**point))
+    return {**estimate_resources(plan, target), "fmax_mhz": estimate_fmax(plan, target) + seed}
+
+
+def test_measured_sweep_on_a_pool_and_on_dask_is_the_same(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed", reason="dask.distributed not installed")
+    import circnn.tuner_measure as tm
+
+    model = _write_model(tmp_path)
+    monkeypatch.setattr(tm, "synthesize_point", _model_synth)
+    points = [{"p": 1, "d": 2, "lanes": 2}, {"p": 1, "d": 4, "lanes": 4}]
+    local = tm.measure_points(str(model), "ecp5-85k", points, [1, 2, 3], 150.0,
+                              tmp_path / "cache-a", workers=1, quiet=True)
+    cluster = distributed.LocalCluster(n_workers=2, processes=False, dashboard_address=None)
+    try:
+        on_dask = tm.measure_points(str(model), "ecp5-85k", points, [1, 2, 3], 150.0,
+                                    tmp_path / "cache-b", scheduler=cluster.scheduler_address,
+                                    quiet=True)
+    finally:
+        cluster.close()
+    strip = [{k: v for k, v in r.items() if k != "cached"} for r in local]
+    assert strip == [{k: v for k, v in r.items() if k != "cached"} for r in on_dask]
+    assert [r["fmax_mhz"] for r in local] == [
+        _model_synth(str(model), "ecp5-85k", pt, 2, 150)["fmax_mhz"] for pt in points]
+    again = tm.measure_points(str(model), "ecp5-85k", points, [1, 2, 3], 150.0,
+                              tmp_path / "cache-a", workers=1, quiet=True)
+    assert [r["cached"] for r in again] == [3, 3]
+
+
+def _write_model(tmp_path):
+    rng = np.random.default_rng(0)
+    net = fc_net(rng, 16, [128, 96, 10])
+    qnet = quantized(net, rng)[0]
+    from circnn.files import save_quantized_model
+
+    path = tmp_path / "fc-q.npz"
+    save_quantized_model(str(path), net, qnet)
+    return path
+
+
+def test_tune_cli(tmp_path, capsys):
+    model = _write_model(tmp_path)
+    out, plot, yaml = tmp_path / "t.json", tmp_path / "t.png", tmp_path / "a.yaml"
+    code, text, err = run(["tune", "-m", model, "--target", "ecp5-85k", "--json", out,
+                           "--plot", plot, "--accelergy", yaml, "--exhaustive-check"], capsys)
+    assert code == 0, err
+    assert "the same optimum" in text
+    rep = json.loads(out.read_text())
+    for key in ("p", "d", "lanes", "cycles_per_inference", "evaluations", "chosen"):
+        assert key in rep
+    assert rep["chosen"]["resources"]["lut"] > 0 and rep["chosen"]["energy_per_inference_j"] > 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "action_counts:" in yaml.read_text()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --measure"),
+    (["--energy-table", "nosuch"], "no such table"),
+    (["--json", "/nonexistent/dir/r.json"], "does not exist"),
+    (["--coefs", "COEFS"], "--coefs"),
+])
+def test_tune_cli_errors(tmp_path, capsys, extra, message):
+    model = _write_model(tmp_path)
+    (tmp_path / "c.json").write_text('{"coefs": {"lut": {"one": 1}}}')
+    extra = [str(tmp_path / "c.json") if a == "COEFS" else a for a in extra]
+    plot = tmp_path / "p.png"
+    code, _, err = run(["tune", "-m", model, "--plot", plot] + extra, capsys)
+    assert code == 2 and "circnn: error:" in err and message in err, err
+    assert not plot.exists()
