@@ -73,6 +73,8 @@ synth: install
 	@# the CNN does not fit the UP5K (docs/benchmarks.md): its failure is reported, not fatal
 	-$(VENV)/bin/circnn synth engine -m $(SYNTH)/cnn-q.npz --target ice40-up5k \
 		--json $(SYNTH)/engine-cnn-ice40.json
+	$(VENV)/bin/circnn tune -m $(SYNTH)/mlp-q.npz --target ecp5-85k --measure --measure-points 8 \
+		--exhaustive-check --plot docs/img/tune-mlp-ecp5.png --json $(SYNTH)/tune-mlp-ecp5.json
 	$(VENV)/bin/circnn build --board ulx3s -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/ulx3s-mlp
 	$(VENV)/bin/circnn build --board icebreaker -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/icebreaker-mlp
 

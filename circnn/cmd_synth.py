@@ -141,7 +141,7 @@ def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool,
 
     from golden.engine_fixed import run_fixed
     from sim.engine_fast import run_fast
-    from hw.layer_engine import LayerEngine
+    from hw.layer_engine import lean_buffers
     from golden.engine_cycles import estimate_cycles
     from sim.engine_run import run_engine_rtl
     from sim.simulators import SimulatorError, available
@@ -152,7 +152,7 @@ def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool,
     rng = np.random.default_rng(0)
     x, _ = qnet.quantize_input(rng.normal(size=(samples,) + tuple(qnet.input_shape)))
     try:
-        if LayerEngine(plan, tech).lean_buffers:
+        if lean_buffers(tech):
             r = run_engine_rtl(plan, [{"op": "infer", "inputs": "x", "expect": "y"}],
                                {"x": x.reshape(len(x), -1), "y": run_fixed(qnet, x)[0]},
                                "verilator", Path(build_dir), fast=True, tech=tech)

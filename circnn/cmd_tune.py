@@ -32,6 +32,9 @@ def add_parser(sub) -> None:
                         "or a JSON file of the same layout")
     p.add_argument("--measure", action="store_true",
                    help="synthesize the candidate points and calibrate the models")
+    p.add_argument("--measure-points", type=options.positive_int, default=None, metavar="N",
+                   help="--measure: synthesize at most N of the evaluated points that fit (the "
+                        "chosen one and others spread over the model's LUT range; default all)")
     p.add_argument("--seeds", type=options.positive_int, default=1, metavar="N",
                    help="--measure: place-and-route seeds per point, Fmax the median (default 1)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -110,7 +113,7 @@ def _measure_and_retune(args, tuner, report, quiet: bool) -> dict:
     from .tuner import Tuner
     from .tuner_measure import calibrate, measure_points
 
-    cands = [pt for pt, r in tuner.evaluated.items() if r["fits"]]
+    cands = _measure_candidates(tuner, report, args.measure_points)
     measured = measure_points(args.model, args.target, [pt.as_dict() for pt in cands],
                               list(range(1, args.seeds + 1)), args.freq, Path(args.cache_dir),
                               args.scheduler, args.workers, quiet)
@@ -127,7 +130,31 @@ def _measure_and_retune(args, tuner, report, quiet: bool) -> dict:
     tuner.evaluated.update(again.evaluated)
     out.update(measured=measured, calibration=cal["errors"], coefs=cal["coefs"],
                evaluations_before_calibration=report["evaluations"])
+    # the chosen point's measured figures, when it was among the synthesized points
+    chosen = out["chosen"]
+    for m in measured:
+        if m["parameters"] == chosen["parameters"] and m.get("fmax_mhz"):
+            chosen["measured"] = {key: m[key] for key in ("lut", "ff", "dsp", "bram", "spram",
+                                                          "fmax_mhz")}
+            chosen["measured"]["inferences_per_second"] = round(
+                m["fmax_mhz"] * 1e6 / chosen["cycles_per_inference"], 1)
     return out
+
+
+def _measure_candidates(tuner, report, limit):
+    """The evaluated points that fit, or ``limit`` of them: the chosen point, then points
+    evenly spaced in the order of their estimated LUTs."""
+    from .tuner_models import DesignPoint
+
+    fits = sorted((pt for pt, r in tuner.evaluated.items() if r["fits"]),
+                  key=lambda pt: (tuner.evaluated[pt]["resources"]["lut"], pt.p, pt.d, pt.lanes))
+    if limit is None or len(fits) <= limit:
+        return fits
+    chosen = DesignPoint(**report["chosen"]["parameters"])
+    rest = [pt for pt in fits if pt != chosen]
+    n = limit - 1
+    picked = [rest[round(i * (len(rest) - 1) / max(1, n - 1))] for i in range(n)] if n else []
+    return [chosen] + list(dict.fromkeys(picked))
 
 
 def c_score(report) -> float:
@@ -178,6 +205,10 @@ def _text(report) -> str:
                      + (f"; the bounded-p pick scores {ratio:.3f} of it" if ratio else ""))
     lines.append(f"p bound at the chosen d: {report['p_bound'][str(c['parameters']['d'])]}")
     lines.append(f"lanes bound: {report['lanes_bound']}")
+    if "measured" in c:
+        mc = c["measured"]
+        lines.append(f"chosen point measured: {mc['lut']} LUT, {mc['fmax_mhz']} MHz, "
+                     f"{mc['inferences_per_second']} inferences/s")
     if "calibration" in report:
         for res_name, e in report["calibration"].items():
             lines.append(f"calibration {res_name}: {e['points']} points, mean error "

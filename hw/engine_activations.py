@@ -11,10 +11,16 @@ from golden.engine_plan import EnginePlan
 from .ram import SimpleDualPortRAM
 from .select import select
 
-__all__ = ["ActivationBuffers", "READ_LANES"]
+__all__ = ["ActivationBuffers", "READ_LANES", "activation_read_delay"]
 
 #: Reader requests per cycle: samples t, t+1 (j) of blocks 2r, 2r+1 (par), lane 2j + par.
 READ_LANES = 4
+
+
+def activation_read_delay(plan: EnginePlan) -> int:
+    """Cycles from a read request to its word (:attr:`ActivationBuffers.delay`): 2, or 3 with a
+    pipelined plan."""
+    return 3 if plan.fft.pipeline else 2
 
 
 def _request(plan: EnginePlan) -> data.StructLayout:
@@ -46,7 +52,9 @@ class ActivationBuffers(wiring.Component):
 
     Latency and resources
     ---------------------
-    Reads take 2 cycles (``delay``), writes 1.  ``2 * 2 * act_replicas`` memories of
+    Reads take 2 cycles (``delay``), writes 1; with a pipelined plan (``plan.fft.pipeline >
+    0``) reads take 3: each memory's word is registered before the multiplexers that pick a
+    request's memory (on ECP5 the route out of the DP16KD and the multiplexer were one path).  ``2 * 2 * act_replicas`` memories of
     ``act_bank_depth`` words of ``width`` bits (``merged``: 2 memories of twice
     ``act_bank_depth`` rounded up to a power of two).
 
@@ -60,8 +68,6 @@ class ActivationBuffers(wiring.Component):
     rmw_addr : In, rmw_data[2] : Out                 both banks of buffer dst, copy 0
     unload_en, unload_bank, unload_addr : In, unload_data : Out   buffer src, copy 0
     """
-
-    delay = 2
 
     def __init__(self, plan: EnginePlan, tech: str = "generic"):
         self._plan, self._tech = plan, tech
@@ -80,6 +86,18 @@ class ActivationBuffers(wiring.Component):
         })
 
     @property
+    def delay(self) -> int:
+        return activation_read_delay(self._plan)
+
+    def _word(self, m, ram, name):
+        """A memory's read word, registered once more when pipelined (``delay`` 3)."""
+        if self.delay == 2:
+            return ram.r_data
+        r = Signal.like(ram.r_data, name=f"{name}_word")
+        m.d.sync += r.eq(ram.r_data)
+        return r
+
+    @property
     def merged(self) -> bool:
         """One memory per bank for both buffers (no pooling, one copy)."""
         return self._plan.act_replicas == 1 and not any(lp.pool for lp in self._plan.layers)
@@ -96,7 +114,7 @@ class ActivationBuffers(wiring.Component):
                 for r in range(R):
                     ram = SimpleDualPortRAM(w, plan.act_bank_depth, self._tech)
                     m.submodules[f"act{b}_bank{n}_copy{r}"] = ram
-                    mems[b, n, r] = ram
+                    mems[b, n, r] = self._word(m, ram, f"act{b}_bank{n}_copy{r}")
                     self._ports(m, ram, b, n, r)
         # which memory each answer comes from, as the request left
         lanes = self.lane
@@ -108,7 +126,7 @@ class ActivationBuffers(wiring.Component):
             m.d.comb += self.lane_data[i].eq(self._pick(mems, sel, R))
         src2 = self._delayed(m, self.src, "src")
         for n in range(2):
-            m.d.comb += self.rmw_data[n].eq(Mux(src2, mems[0, n, 0].r_data, mems[1, n, 0].r_data))
+            m.d.comb += self.rmw_data[n].eq(Mux(src2, mems[0, n, 0], mems[1, n, 0]))
         usel = Signal(3)
         m.d.comb += usel.eq(Mux(self.src, 4, 0) | (self.unload_bank << 1))
         m.d.comb += self.unload_data.eq(self._pick(mems, self._delayed(m, usel, "unload_sel"), R))
@@ -121,7 +139,7 @@ class ActivationBuffers(wiring.Component):
         for n in range(2):
             ram = SimpleDualPortRAM(plan.width, 2 << self._abits, self._tech)
             m.submodules[f"bank{n}"] = ram
-            rams.append(ram)
+            rams.append(self._word(m, ram, f"bank{n}"))
             loading = self.load_en
             hit = [self.lane[i].en & (self.lane[i].bank == n) for i in range(READ_LANES)]
             src_addr = self.lane[READ_LANES - 1].addr
@@ -137,9 +155,9 @@ class ActivationBuffers(wiring.Component):
             ]
         for i in range(READ_LANES):
             bank = self._delayed(m, self.lane[i].bank, f"lane{i}_bank")
-            m.d.comb += self.lane_data[i].eq(Mux(bank, rams[1].r_data, rams[0].r_data))
+            m.d.comb += self.lane_data[i].eq(Mux(bank, rams[1], rams[0]))
         ubank = self._delayed(m, self.unload_bank, "unload_bank")
-        m.d.comb += self.unload_data.eq(Mux(ubank, rams[1].r_data, rams[0].r_data))
+        m.d.comb += self.unload_data.eq(Mux(ubank, rams[1], rams[0]))
         return m
 
     @property
@@ -178,6 +196,6 @@ class ActivationBuffers(wiring.Component):
     @staticmethod
     def _pick(mems, sel, replicas):
         """The word of memory ``(sel[2], sel[1], sel[0])`` (buffer, bank, copy)."""
-        words = [mems[b, n, min(r, replicas - 1)].r_data
+        words = [mems[b, n, min(r, replicas - 1)]
                  for b in range(2) for n in range(2) for r in range(2)]
         return select(words, sel)

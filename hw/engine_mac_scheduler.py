@@ -114,10 +114,17 @@ class MACScheduler(wiring.Component):
             m.submodules[f"wbank{lane}"] = ram
             wbanks.append(ram)
         m.d.comb += self.w.ready.eq(self.w_enable)
+        wr = self.w.payload
+        w_valid = self.w.valid & self.w.ready
+        if plan.fft.pipeline:
+            # a write registered before the banks (the sequencer's phase fanned out into every
+            # bank's write enable was an ECP5 critical path); it lands a cycle after it was
+            # accepted, long before the first read of the layer it belongs to
+            wr, w_valid = Signal.like(self.w.payload, name="w_reg"), Signal(name="w_reg_valid")
+            m.d.sync += [wr.eq(self.w.payload), w_valid.eq(self.w.valid & self.w.ready)]
         for lane, ram in enumerate(wbanks):
-            m.d.comb += [ram.w_addr.eq(self.w.payload.addr), ram.w_data.eq(self.w.payload.data),
-                         ram.w_en.eq(self.w.valid & self.w.ready
-                                     & ((self.w.payload.lane == lane) if P > 1 else 1))]
+            m.d.comb += [ram.w_addr.eq(wr.addr), ram.w_data.eq(wr.data),
+                         ram.w_en.eq(w_valid & ((wr.lane == lane) if P > 1 else 1))]
 
         # ---- term counters: vector b_vec, group mg, bin mm, input block mj ---------------------
         mg = Signal(self._mg_width)

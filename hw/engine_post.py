@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 from golden.engine_plan import EnginePlan
 from golden.fixedpoint import saturate as saturate_model
 
+from .engine_activations import activation_read_delay
 from .engine_beats import value_pair_layout
 from .engine_sequencer import descriptor_layout
 from .fixed import round_shift_among, saturate
@@ -35,15 +36,16 @@ class PostProcessor(wiring.Component):
     the first of a 2x2 window writes, the other three read (read-modify-write), compare and write
     the larger; pixels the floor of an odd size drops are not written, their saturations are
     counted (as in the golden model).  A vector's outputs take ``frames_out * k >= 4`` cycles, so
-    a word is read again (by the next vector) only after its write, ``delay`` cycles after its
-    read.
+    a word is read again (by the next vector) only after its write, the activation buffers'
+    read delay (2 or 3 cycles) after its read.
 
     Latency and resources
     ---------------------
     ``delay = 2`` cycles from a sample to its write (bias and read-modify-write read); with a
     pipelined plan (``plan.fft.pipeline > 0``) ``4``: the bias sum and the requantization get a
     register each, so that no path holds the adder, the shift and the saturation (the
-    read-modify-write read is then issued 2 cycles after the sample).  Two bias banks, two
+    read-modify-write read is then issued 1 cycle after the sample: the activation buffers'
+    reads take 3 cycles then).  Two bias banks, two
     adders, two requantizers (constant shifts for the plan's layer shifts), two comparators.
 
     Members
@@ -138,8 +140,8 @@ class PostProcessor(wiring.Component):
         with m.If(self.layer_start):
             m.d.sync += [s.valid.eq(0) for s in stages[1:]] + [s["in"].eq(0) for s in stages[1:]]
         s2, last = stages[2], stages[-1]
-        # the read-modify-write read, 2 cycles before the write
-        m.d.comb += self.rmw_addr.eq(stages[self.delay - 2].addr)
+        # the read-modify-write read, the activation buffers' read delay before the write
+        m.d.comb += self.rmw_addr.eq(stages[self.delay - activation_read_delay(plan)].addr)
 
         # ---- stage 2: bias, ReLU, requantization (registered twice if pipelined); pooling ------
         shifts = [lp.out_shift for lp in plan.layers]

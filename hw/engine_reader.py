@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.engine_plan import EnginePlan
 
-from .engine_activations import READ_LANES, _request
+from .engine_activations import READ_LANES, _request, activation_read_delay
 from .engine_sequencer import descriptor_layout
 from .fixed import complex_layout
 from .ram import SimpleDualPortRAM
@@ -56,10 +56,11 @@ class FrameReader(wiring.Component):
     Latency and resources
     ---------------------
     ``delay`` cycles from a step's issue to its pair (the step's register, patch table 2,
-    activations 2, a register; when the plan's FFT is pipelined, two more: the activation
-    requests and the activation data are registered, so that the im2col adder, the activation
-    buffers' address multiplexer, their data multiplexer and the pair assembly are on separate
-    paths); a step every cycle.  The patch table: four banks (a pair's
+    activations 2, a register; when the plan's FFT is pipelined, three more: the activation
+    requests and the activation data are registered and the activation reads take 3 cycles, so
+    that the im2col adder, the activation buffers' address multiplexer, the route out of their
+    block RAMs, their data multiplexer and the pair assembly are on separate paths); a step
+    every cycle.  The patch table: four banks (a pair's
     four columns).
 
     Members
@@ -78,6 +79,8 @@ class FrameReader(wiring.Component):
     def __init__(self, plan: EnginePlan, tech: str = "generic"):
         self._plan, self._tech = plan, tech
         self._registered = 1 if plan.fft.pipeline else 0   # request and data registers
+        # stages from the requests to the pair's assembly beyond the unpipelined engine's 2
+        self._extra = 2 * self._registered + activation_read_delay(plan) - 2
         W, zs, ys = plan.width, plan.z_slots, plan.y_slots
         yd = plan.y_slots * plan.ybuf_depth
         super().__init__({
@@ -97,7 +100,7 @@ class FrameReader(wiring.Component):
     @property
     def delay(self) -> int:
         """Cycles from a step's issue to its pair."""
-        return 6 + 2 * self._registered
+        return 6 + self._extra
 
     def elaborate(self, platform):
         m = Module()
@@ -235,9 +238,8 @@ class FrameReader(wiring.Component):
 
         zc4 = self._pack_output(m, d, rf, rt, rh, j_now, delayed)
 
-        # ---- stage 4 (6 with the request and data registers): the pair is assembled in a register and leaves with its last step --------
-        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2 + 2 * self._registered,
-                       "rd_ctl4")
+        # ---- stage 4 (7 when pipelined): the pair is assembled in a register and leaves with its last step --------
+        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2 + self._extra, "rd_ctl4")
         self._assemble_pair(m, ctl4, zc4, start_layer)
         return m
 
@@ -358,7 +360,7 @@ class FrameReader(wiring.Component):
                          zc[j].im.eq(Mux(mir, yb_re - ya.im, ya.im + yb_re))]
         # (and two more when the activation requests and data are registered: both kinds of
         # pair reach the assembly at the same stage)
-        return delayed(zc.as_value(), 1 - early + 2 * self._registered, "rd_zc")
+        return delayed(zc.as_value(), 1 - early + self._extra, "rd_zc")
 
 
 def lane_a_of(rf, lanes):

@@ -21,7 +21,8 @@ from .engine_spectra import YBanks, ZBuffer
 from .fft_engine import FFTEngine
 from .skid_buffer import SkidBuffer
 
-__all__ = ["LayerEngine", "weights_in_bitstream", "value_payload", "weight_payload", "PHASES", "TECHS"]
+__all__ = ["LayerEngine", "weights_in_bitstream", "lean_buffers",
+           "value_payload", "weight_payload", "PHASES", "TECHS"]
 
 #: Values of the ``phase`` output.
 PHASES = {p.name.lower(): int(p) for p in Phase}
@@ -29,6 +30,12 @@ COUNTER_WIDTH = 32
 #: Output (inverse) frames buffered between the FFT engine and the post-processing.
 INVERSE_FIFO_FRAMES = 4
 TECHS = ("generic", "ecp5", "ice40")
+
+
+def lean_buffers(tech: str) -> bool:
+    """Whether the engine built for ``tech`` has no FIFO around its FFT engine
+    (:attr:`LayerEngine.lean_buffers`)."""
+    return tech == "ice40"
 
 
 def weights_in_bitstream(tech: str) -> bool:
@@ -123,7 +130,7 @@ class LayerEngine(wiring.Component):
     def lean_buffers(self) -> bool:
         """No FIFO before or after the FFT engine (its own input and output buffers and frame
         credits instead): the iCE40 build, where each such FIFO costs 5 of the 30 EBR."""
-        return self._tech == "ice40"
+        return lean_buffers(self._tech)
 
     @property
     def weights_built_in(self) -> bool:
@@ -143,7 +150,7 @@ class LayerEngine(wiring.Component):
         m.submodules.reader = reader = FrameReader(plan, tech)
         lean = self.lean_buffers
         m.submodules.packer = packer = BeatPacker(fp, W, room=reader.delay + 1,
-                                                  credits=lean)
+                                                  credits=lean, registered=bool(fp.pipeline))
         m.submodules.serializer = ser = Serializer(fp, W, 0 if lean else INVERSE_FIFO_FRAMES,
                                                    max_frames)
         m.submodules.mac = mac = MACScheduler(plan, tech)
@@ -295,9 +302,18 @@ class LayerEngine(wiring.Component):
         bank, addr, last, advance = self._walk(m, "load", self._plan.in_geometry)
         loading = seq.phase == Phase.LOAD
         accept = self.i.valid & self.i.ready
-        m.d.comb += [self.i.ready.eq(loading), acts.load_en.eq(accept),
-                     acts.load_bank.eq(bank), acts.load_addr.eq(addr),
-                     acts.load_data.eq(self.i.payload.data), seq.load_done.eq(accept & last)]
+        write = [acts.load_en.eq(accept), acts.load_bank.eq(bank), acts.load_addr.eq(addr),
+                 acts.load_data.eq(self.i.payload.data)]
+        if self._plan.fft.pipeline:
+            # the write registered (the phase decode into every activation memory's write-data
+            # multiplexer was an ECP5 critical path: the word lands a cycle later, before the
+            # first layer's first read), and the sample's end (off the sequencer's next-state
+            # path; nothing is accepted in the cycle it takes)
+            done = Signal(name="load_done_r")
+            m.d.sync += write + [done.eq(accept & last)]
+            m.d.comb += [self.i.ready.eq(loading & ~done), seq.load_done.eq(done)]
+        else:
+            m.d.comb += write + [self.i.ready.eq(loading), seq.load_done.eq(accept & last)]
         with m.If(accept):
             advance()
 
@@ -305,22 +321,23 @@ class LayerEngine(wiring.Component):
         """The last layer's output from its buffer into the output FIFO, in C order."""
         bank, addr, last, advance = self._walk(m, "unload", self._plan.out_geometry)
         # room above the threshold for the requests in flight (the request register when
-        # pipelined, 2 read cycles, the level's delay)
+        # pipelined, the read cycles, the level's delay)
         reg = 1 if self._plan.fft.pipeline else 0
-        depth = 4 + reg if self.lean_buffers else 8
+        lat = acts.delay
+        depth = 2 + lat + reg if self.lean_buffers else 8
         m.submodules.ofifo = of = fifo.SyncFIFOBuffered(width=self._plan.width + 1, depth=depth)
         done = Signal()
         issue = Signal()
         with m.If(seq.phase == Phase.UNLOAD):
-            with m.If(~done & (of.w_level <= depth - 4 - reg)):
+            with m.If(~done & (of.w_level <= depth - 2 - lat - reg)):
                 m.d.comb += issue.eq(1)
                 advance()
                 with m.If(last):
                     m.d.sync += done.eq(1)
         with m.Else():
             m.d.sync += done.eq(0)
-        # the request registered (off the FIFO level's path), the word 2 cycles after it, with
-        # its 'last' flag
+        # the request registered (off the FIFO level's path), the word the read delay after it,
+        # with its 'last' flag
         r_en, r_bank, r_addr = issue, bank, addr
         if reg:
             r_en, r_bank, r_addr = Signal(), Signal.like(bank, name="unload_bank_r"), \
@@ -328,14 +345,19 @@ class LayerEngine(wiring.Component):
             m.d.sync += [r_en.eq(issue), r_bank.eq(bank), r_addr.eq(addr)]
         m.d.comb += [acts.unload_en.eq(r_en), acts.unload_bank.eq(r_bank),
                      acts.unload_addr.eq(r_addr)]
-        v1, v2, l1, l2 = Signal(), Signal(), Signal(), Signal()
         l_req = issue & last
         if reg:
             l_req = Signal()
             m.d.sync += l_req.eq(issue & last)
-        m.d.sync += [v1.eq(r_en), v2.eq(v1), l1.eq(l_req), l2.eq(l1)]
-        m.d.comb += [of.w_en.eq(v2), of.w_data.eq(Cat(acts.unload_data, l2)),
+        # the word's valid and last flags, the activation buffers' read delay behind the request
+        vs, ls = [r_en], [l_req]
+        for i in range(lat):
+            v, last_i = Signal(name=f"unload_v{i + 1}"), Signal(name=f"unload_last{i + 1}")
+            m.d.sync += [v.eq(vs[-1]), last_i.eq(ls[-1])]
+            vs.append(v)
+            ls.append(last_i)
+        m.d.comb += [of.w_en.eq(vs[-1]), of.w_data.eq(Cat(acts.unload_data, ls[-1])),
                      self.o.valid.eq(of.r_rdy), self.o.payload.eq(of.r_data),
                      of.r_en.eq(self.o.ready),
-                     seq.unload_done.eq(done & ~v1 & ~v2 & (seq.phase == Phase.UNLOAD)
+                     seq.unload_done.eq(done & ~Cat(*vs[1:]).any() & (seq.phase == Phase.UNLOAD)
                                         & (~r_en if reg else 1))]

@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 
 from golden.engine_plan import block_interleaved, plan_engine
 from golden.fft_fixed import FFTParams
-from hw.engine_activations import ActivationBuffers
+from hw.engine_activations import ActivationBuffers, activation_read_delay
 from hw.engine_beats import BeatPacker, Serializer
 from hw.engine_post import PostProcessor
 from hw.engine_sequencer import Phase, Sequencer
@@ -171,31 +171,39 @@ def test_block_interleaved_layout():
     assert block_interleaved(9, 0, pixels, k) == (0, 5 * pixels)
 
 
-@pytest.mark.parametrize("p", [1, 2])
-def test_beat_packer_under_backpressure(p):
+@pytest.mark.parametrize("p, registered", [(1, False), (2, False), (1, True), (2, True)])
+def test_beat_packer_under_backpressure(p, registered):
+    """Pairs issued while ``issue_ok``, arriving ``room - 1`` cycles later (the producer's
+    pipeline), all come out in order: the FIFO never overflows, also with the registered
+    ``issue_ok``."""
     fp = FFTParams(k=16, p=p)
-    dut = BeatPacker(fp, 16, room=6)
+    room = 6
+    dut = BeatPacker(fp, 16, room=room, registered=registered)
     rng = random.Random(p)
     pairs = [([(rng.randrange(-9, 9), rng.randrange(-9, 9)) for _ in range(2)], f // 8 % 2)
-             for f in range(4 * 8)]  # 4 frames of k/2 pairs
+             for f in range(16 * 8)]  # 16 frames of k/2 pairs
     beats = []
 
     async def bench(ctx):
         sent, cycles = 0, 0
-        while len(beats) < 4 * fp.beats:
+        flight = [None] * (room - 1)
+        while len(beats) < 16 * fp.beats:
             cycles += 1
-            assert cycles < 2000
+            assert cycles < 8000
             ok = ctx.get(dut.issue_ok)
-            push = ok and sent < len(pairs) and rng.random() < 0.7
+            issue = ok and sent < len(pairs) and rng.random() < 0.7
+            flight.append(sent if issue else None)
+            sent += int(issue)
+            arriving = flight.pop(0)
+            push = arriving is not None
             ctx.set(dut.pair_valid, int(push))
             if push:
-                x, inv = pairs[sent]
+                x, inv = pairs[arriving]
                 for j in range(2):
                     ctx.set(dut.pair.x[j].re, x[j][0])
                     ctx.set(dut.pair.x[j].im, x[j][1])
                 ctx.set(dut.pair.inverse, inv)
-                sent += 1
-            ready = int(rng.random() < 0.5)
+            ready = int(rng.random() < 0.35)
             ctx.set(dut.o.ready, ready)
             if ctx.get(dut.o.valid) and ready:
                 beats.append(([(ctx.get(dut.o.payload.data[l].re), ctx.get(dut.o.payload.data[l].im))
@@ -324,9 +332,10 @@ def test_post_processor_against_model(pipeline):
         ctx.set(dut.layer_start, 1)
         await ctx.tick()
         ctx.set(dut.layer_start, 0)
-        # a memory with the engine's timing: the word at the address of two cycles ago, as it
-        # was before the write of that cycle
-        addrs, states = [0, 0], [{}, {}, {}]
+        # a memory with the engine's timing: the word at the address of ``lat`` cycles ago, as
+        # it was before the write of that cycle
+        lat = activation_read_delay(plan)
+        addrs, states = [0] * lat, [{}] * (lat + 1)
         samples = [(v, s, t) for v in range(lp.vectors) for s in range(lp.frames_out)
                    for t in range(k)]
         for n in range(len(samples) + dut.delay + 2):
@@ -340,9 +349,9 @@ def test_post_processor_against_model(pipeline):
                 ctx.set(dut.i.vector_end, int(s == lp.frames_out - 1 and t == k - 1))
             else:
                 ctx.set(dut.valid, 0)
-            old = states[-3]
+            old = states[-lat - 1]
             for i in range(2):
-                ctx.set(dut.rmw_data[i], old.get((i, addrs[-2]), 0))
+                ctx.set(dut.rmw_data[i], old.get((i, addrs[-lat]), 0))
             addrs.append(ctx.get(dut.rmw_addr))
             for i in range(2):
                 if ctx.get(dut.write_en[i]):

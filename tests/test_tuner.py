@@ -227,3 +227,50 @@ def test_tune_cli_errors(tmp_path, capsys, extra, message):
     code, _, err = run(["tune", "-m", model, "--plot", plot] + extra, capsys)
     assert code == 2 and "circnn: error:" in err and message in err, err
     assert not plot.exists()
+
+
+def test_measure_candidates_spread_over_the_space():
+    from circnn.cmd_tune import _measure_candidates
+
+    tuner = Tuner(_qnet("fc"), "ecp5-85k", load_table("fpga-40nm"))
+    report = tuner.search("throughput")
+    fits = [pt for pt, r in tuner.evaluated.items() if r["fits"]]
+    assert sorted(_measure_candidates(tuner, report, None), key=str) == sorted(fits, key=str)
+    picked = _measure_candidates(tuner, report, 4)
+    assert len(picked) == len(set(picked)) == 4 and all(pt in fits for pt in picked)
+    assert picked[0].as_dict() == report["chosen"]["parameters"]
+    luts = sorted(tuner.evaluated[pt]["resources"]["lut"] for pt in fits)
+    got = {tuner.evaluated[pt]["resources"]["lut"] for pt in picked}
+    assert luts[0] in got and luts[-1] in got   # both ends of the range
+
+
+@pytest.mark.slow
+def test_real_measured_sweep_on_a_pool_and_on_dask_is_the_same(tmp_path):
+    """The same small sweep of real syntheses (yowasp Yosys and nextpnr-ice40) on the local pool
+    and on a Dask LocalCluster, each from an empty cache: identical figures (the flow is
+    deterministic for a seed); then the pool's sweep again, all cached."""
+    distributed = pytest.importorskip("dask.distributed", reason="dask.distributed not installed")
+    import circnn.tuner_measure as tm
+
+    rng = np.random.default_rng(0)
+    net = fc_net(rng, 8, [32, 16])
+    qnet = quantized(net, rng)[0]
+    from circnn.files import save_quantized_model
+
+    model = tmp_path / "tiny-q.npz"
+    save_quantized_model(str(model), net, qnet)
+    points = [{"p": 1, "d": 1, "lanes": 1}, {"p": 1, "d": 3, "lanes": 1}]
+    local = tm.measure_points(str(model), "ice40-up5k", points, [1], 12.0, tmp_path / "a",
+                              workers=2, quiet=True)
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, dashboard_address=None)
+    try:
+        on_dask = tm.measure_points(str(model), "ice40-up5k", points, [1], 12.0, tmp_path / "b",
+                                    scheduler=cluster.scheduler_address, quiet=True)
+    finally:
+        cluster.close()
+    assert all("error" not in r and r["lut"] > 0 for r in local), local
+    assert [{k: v for k, v in r.items() if k != "cached"} for r in local] == \
+        [{k: v for k, v in r.items() if k != "cached"} for r in on_dask]
+    again = tm.measure_points(str(model), "ice40-up5k", points, [1], 12.0, tmp_path / "a",
+                              workers=2, quiet=True)
+    assert [r["cached"] for r in again] == [1, 1]
