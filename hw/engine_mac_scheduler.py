@@ -195,6 +195,10 @@ class MACScheduler(wiring.Component):
 
         # clipped spectrum components of live output blocks
         group = mac.y_tag[ybits:]
-        live = [group * P + lane < d.pb for lane in range(P)]
-        m.d.comb += self.clipped.eq(sum(mac.clipped[l] & live[l] for l in range(P)))
+        live = Cat(mac.clipped[lane] & (group * P + lane < d.pb) for lane in range(P))
+        if plan.fft.pipeline:   # the flags registered before their sum (an ECP5 critical path)
+            flags = Signal(P, name="clip_flags")
+            m.d.sync += flags.eq(live)
+            live = flags
+        m.d.comb += self.clipped.eq(sum(live[lane] for lane in range(P)))
         return m
