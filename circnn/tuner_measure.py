@@ -31,6 +31,7 @@ def synthesize_point(model: str, target: str, point: dict, seed: int, freq: floa
     from .engine_options import load_quantized
     from .synth import engine_parameters, synthesize_engine
 
+    tmp = None
     try:
         _, qnet = load_quantized(model)
         hw = engine_parameters(target, **point)
@@ -39,7 +40,8 @@ def synthesize_point(model: str, target: str, point: dict, seed: int, freq: floa
         with tempfile.TemporaryDirectory(prefix="circnn-tune-") as tmp:
             r = synthesize_engine(plan, target, tech, freq, [seed], Path(tmp), quiet=True)
     except (UsageError, ValueError) as e:
-        return {"error": str(e)}
+        # the reason without the run's temporary directory (the same on every machine)
+        return {"error": str(e).replace(tmp, "<workdir>") if tmp else str(e)}
     keep = ("lut", "ff", "dsp", "bram", "spram", "fmax_mhz")
     return {key: r.get(key) for key in keep}
 
@@ -122,29 +124,58 @@ def _measured_value(m: dict, resource: str):
 
 
 def calibrate(target: str, plans: list, measured: list[dict], coefs: dict | None = None) -> dict:
-    """Fit the linear models to the measured points: one scale factor per resource (least
-    squares of measured against the model), which few points can determine.  Returns the new
-    coefficients and, per resource, the mean absolute error (%) before and after, over the
-    points with a measurement."""
+    """Fit the linear models to the measured points, per resource.  With enough points (two
+    more than the coefficients to fit), least squares of the coefficients of the features that
+    vary over the points, and of the constant; the features that do not vary keep their
+    coefficients.  With fewer, one scale factor (least squares of measured against the model).
+    Returns the new coefficients and, per resource, the mean absolute error (%) before and
+    after over the measured points, and with least squares the leave-one-out error (each point
+    predicted by a fit without it: what to expect on a point not measured)."""
+    import numpy as np
+
     coefs = coefs or PRIORS[target]
     new, errors = {}, {}
     for res in LINEAR_RESOURCES:
-        pairs = []
+        rows, ys = [], []
         for plan, m in zip(plans, measured):
             y = _measured_value(m, res) if "error" not in m else None
-            if y is None:
-                continue
-            feats = features(plan)
-            pairs.append((sum(c * feats[f] for f, c in coefs[res].items()), y))
-        if not pairs:
+            if y is not None:
+                rows.append(features(plan))
+                ys.append(float(y))
+        names = list(coefs[res])
+        if not rows:
             new[res] = dict(coefs[res])
             continue
-        s = sum(e * y for e, y in pairs) / sum(e * e for e, _ in pairs)
-        new[res] = {f: c * s for f, c in coefs[res].items()}
+        X = np.array([[f[n] for n in names] for f in rows])
+        y = np.array(ys)
+        prior = np.array([coefs[res][n] for n in names])
+        before = X @ prior
+        vary = [i for i, n in enumerate(names) if n == "one" or np.ptp(X[:, i]) > 0]
+        fixed = [i for i in range(len(names)) if i not in vary]
 
-        def mape(scale):
-            return round(100 * statistics.mean(abs(e * scale - y) / y for e, y in pairs), 1)
+        def fit(idx):
+            target_y = y[idx] - X[np.ix_(idx, fixed)] @ prior[fixed] if fixed else y[idx]
+            sol, *_ = np.linalg.lstsq(X[np.ix_(idx, vary)], target_y, rcond=None)
+            c = prior.copy()
+            c[vary] = sol
+            return c
 
-        errors[res] = {"points": len(pairs), "before_pct": mape(1.0), "after_pct": mape(s),
-                       "scale": round(s, 4)}
+        e = {"points": len(ys), "before_pct": _mape(before, y)}
+        if len(ys) >= len(vary) + 2:
+            c = fit(list(range(len(ys))))
+            loo = [X[i] @ fit([j for j in range(len(ys)) if j != i]) for i in range(len(ys))]
+            e.update(method="least squares", fitted=[names[i] for i in vary],
+                     after_pct=_mape(X @ c, y), leave_one_out_pct=_mape(np.array(loo), y))
+        else:
+            scale = float(before @ y / (before @ before))
+            c = prior * scale
+            e.update(method="scale", scale=round(scale, 4), after_pct=_mape(X @ c, y))
+        new[res] = {n: float(v) for n, v in zip(names, c)}
+        errors[res] = e
     return {"coefs": new, "errors": errors}
+
+
+def _mape(est, y) -> float:
+    import numpy as np
+
+    return round(float(100 * np.mean(np.abs(np.asarray(est) - y) / y)), 1)
