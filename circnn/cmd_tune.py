@@ -157,7 +157,7 @@ def _measure_candidates(tuner, report, limit):
     return [chosen] + list(dict.fromkeys(picked))
 
 
-def c_score(report) -> float:
+def _chosen_score(report) -> float:
     from .tuner_search import score
 
     return score(report["metric"], report["chosen"])
@@ -199,7 +199,7 @@ def _text(report) -> str:
         lines.append(f"exhaustive over d and lanes at the bounded p: p={e['p']} d={e['d']} "
                      f"lanes={e['lanes']} in {e['evaluations']} evaluations "
                      f"({'the same optimum' if same else 'a DIFFERENT optimum'})")
-        ratio = c_score(report) / u["score"] if u["score"] not in (0, float("-inf")) else None
+        ratio = _chosen_score(report) / u["score"] if u["score"] not in (0, float("-inf")) else None
         lines.append(f"exhaustive over p, d and lanes: p={u['p']} d={u['d']} lanes={u['lanes']} "
                      f"in {u['evaluations']} evaluations"
                      + (f"; the bounded-p pick scores {ratio:.3f} of it" if ratio else ""))

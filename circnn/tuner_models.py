@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from golden.engine_cycles import estimate_cycles
 from golden.engine_plan import EnginePlan
 
 __all__ = ["DEVICES", "PRIORS", "DesignPoint", "features", "block_memories", "multipliers",
@@ -135,6 +134,3 @@ def estimate_fmax(plan: EnginePlan, target: str, coefs: dict | None = None) -> f
     period = max(1.0, _linear(coefs["period_ns"], features(plan)))
     return round(1000.0 / period, 1)
 
-
-def estimate_cycles_per_inference(plan: EnginePlan) -> int:
-    return estimate_cycles(plan)
