@@ -11,14 +11,20 @@ JOBS   ?= 2
 DEMO   ?= build/demo
 
 SYNTH  ?= build/synth
+FORMAL ?= build/formal
+# time limit per proof in seconds (BMC then reports the depth it reached)
+FORMAL_TIMEOUT ?= 1800
+# proofs to run (default: all of `circnn formal --list`)
+FORMAL_PROOFS ?=
 
-.PHONY: install test demo bench synth clean help
+.PHONY: install test demo bench synth formal clean help
 
 help:
 	@echo "make demo    circnn end to end (train, compress, quantize, RTL) with a report in $(DEMO)/"
 	@echo "make test    run the test suite"
 	@echo "make bench   run the benchmarks recorded in docs/ (slow)"
 	@echo "make synth   synthesis figures: FFT design points, digits engines, bitstreams (slower)"
+	@echo "make formal  SymbiYosys proofs of the stream interfaces (report in $(FORMAL)/)"
 	@echo "make install create or update $(VENV) from pyproject.toml"
 
 $(STAMP): pyproject.toml
@@ -52,6 +58,7 @@ bench: install
 		-o build/bench/cnn8-q.npz --quiet
 	$(VENV)/bin/circnn bench engine-speed -m build/bench/cnn8-q.npz --lanes 4 \
 		--json build/bench/engine-speed.json
+	$(VENV)/bin/circnn bench soak --inferences 4000 --batches 4 --json build/bench/soak.json
 
 synth: install
 	@mkdir -p $(SYNTH)
@@ -77,6 +84,11 @@ synth: install
 		--exhaustive-check --plot docs/img/tune-mlp-ecp5.png --json $(SYNTH)/tune-mlp-ecp5.json
 	$(VENV)/bin/circnn build --board ulx3s -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/ulx3s-mlp
 	$(VENV)/bin/circnn build --board icebreaker -m $(SYNTH)/mlp-q.npz -o $(SYNTH)/icebreaker-mlp
+
+formal: install
+	@mkdir -p $(FORMAL)
+	$(VENV)/bin/circnn formal $(FORMAL_PROOFS) --timeout $(FORMAL_TIMEOUT) --workdir $(FORMAL)/work \
+		--json $(FORMAL)/formal.json
 
 clean:
 	rm -rf build .pytest_cache

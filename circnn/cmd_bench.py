@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import options
+from .errors import UsageError
+from .files import check_output_paths
 from .report import emit, progress, table
 
 
@@ -83,6 +87,23 @@ def add_parser(sub) -> None:
     s.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
     options.add_json(s)
     s.set_defaults(run=run_engine_speed)
+    k = bsub.add_parser("soak", help="layer engine RTL: thousands of inferences streamed under "
+                                     "random stalls, weight reloads between batches")
+    k.add_argument("--model", "-m", metavar="FILE",
+                   help="quantized model (default: a random 64-64-10 FC network, k = 8)")
+    k.add_argument("--inferences", type=options.positive_int, default=4000)
+    k.add_argument("--batches", type=options.positive_int, default=4,
+                   help="new weights through the weight port before each batch but the first")
+    k.add_argument("--gap", type=options.nonnegative_float, default=0.2,
+                   help="probability of an idle input cycle (default 0.2)")
+    k.add_argument("--stall", type=options.nonnegative_float, default=0.3,
+                   help="probability of a cycle without output ready (default 0.3)")
+    k.add_argument("--lanes", type=options.positive_int, default=2)
+    k.add_argument("--seed", type=int, default=1)
+    k.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    k.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
+    options.add_json(k)
+    k.set_defaults(run=run_soak)
 
 
 def run_compress(args) -> int:
@@ -117,8 +138,6 @@ def run_onnx(args) -> int:
 
 
 def run_engine(args) -> int:
-    from pathlib import Path
-
     from .bench_engine import fc_layer_steady_state
     from .errors import UsageError
 
@@ -168,8 +187,6 @@ def run_engine(args) -> int:
 
 
 def run_engine_speed(args) -> int:
-    from pathlib import Path
-
     from .bench_engine import digits_speed
     from .engine_options import load_quantized
 
@@ -180,6 +197,46 @@ def run_engine_speed(args) -> int:
     rows = [(k, f"{v:.3g}" if isinstance(v, float) else v) for k, v in r.items()]
     emit(args, table(rows, ("figure", "value")), r)
     return 0
+
+
+def run_soak(args) -> int:
+    import numpy as np
+
+    from sim.engine_soak import default_network, run_soak as soak
+    from sim.simulators import SimulatorError
+
+    from .engine_options import load_quantized
+
+    for name in ("gap", "stall"):
+        if getattr(args, name) >= 1:
+            raise UsageError(f"--{name} must be below 1, not {getattr(args, name)}")
+    if args.batches > args.inferences:
+        raise UsageError(f"--batches {args.batches} is more than --inferences {args.inferences}")
+    check_output_paths(None if args.json in (None, "-") else args.json)
+    qnet = load_quantized(args.model)[1] if args.model else default_network(args.seed)
+    rng = np.random.default_rng(args.seed)
+    x = rng.normal(0, 1, (args.inferences,) + tuple(qnet.input_shape))
+    x_int, _ = qnet.quantize_input(x)
+    progress(f"bench soak: {args.inferences} inferences in {args.batches} batches on {args.sim}, "
+             f"gap {args.gap}, stall {args.stall} (builds the engine first)", args.json == "-")
+    try:
+        r = soak(qnet, x_int, args.batches, args.sim, Path(args.build_dir), args.gap, args.stall,
+                 args.seed, lanes=args.lanes)
+    except SimulatorError as e:
+        raise UsageError(str(e)) from None
+    keys = ("samples_in", "samples_out", "lost", "duplicated", "out_of_order", "wrong",
+            "misframed", "bit_exact")
+    rows = [(f"batch {i}{' (after reload)' if i else ''}", *(b[key] for key in keys))
+            for i, b in enumerate(r["batches"])]
+    rows.append(("total", *(r["total"][key] for key in keys)))
+    text = table(rows, ("", "in", "out", "lost", "dup", "order", "wrong", "misframed",
+                        "bit exact"))
+    text += (f"\n\n{r['reloads']} weight reloads, {r['seconds']} s of simulation "
+             f"({args.sim}), plan {r['plan']}")
+    emit(args, text, r)
+    t = r["total"]
+    clean = t["bit_exact"] == t["samples_in"] == t["samples_out"] and not t["trailing_beats"]
+    return 0 if clean else 1
 
 
 def run_matmul(args) -> int:

@@ -103,9 +103,10 @@ def run_engine(args) -> int:
         plan = plan_engine(qnet, **hw)
     except ValueError as e:
         raise UsageError(f"engine parameters: {e}") from None
-    quiet = args.json == "-"
     summary = (f"k={plan.k} p={plan.fft.p} d={plan.fft.d} lanes={plan.lanes} "
                f"pipeline={plan.fft.pipeline}")
+    _check_fits(plan, args.target, summary)
+    quiet = args.json == "-"
     progress(f"synth engine {summary} ({len(plan.layers)} layers) for {args.target}", quiet)
     cycles = measure_cycles(plan, qnet, args.cycles_samples, args.build_dir, quiet, tech)
     with tempfile.TemporaryDirectory(prefix="circnn-synth-") as tmp:
@@ -129,6 +130,23 @@ def run_engine(args) -> int:
              f"{r['cycles_source']}")
     emit(args, text, r)
     return 0
+
+
+def _check_fits(plan, target: str, summary: str) -> None:
+    """Refuse, before any tool runs, a point whose counted multipliers or SPRAMs exceed the
+    device (these counts are exact; LUTs and block RAM are left to the tools)."""
+    from .tuner_models import DEVICES, block_memories, multipliers
+    from .tuner_search import p_bound
+
+    need = {"dsp": multipliers(plan)["total"],
+            "spram": block_memories(plan, target).get("spram", 0)}
+    over = [f"{n} {r.upper()} of {DEVICES[target][r]}" for r, n in need.items()
+            if n > DEVICES[target][r]]
+    if over:
+        bound, why = p_bound(plan.k, plan.fft.d)
+        raise UsageError(f"{summary} does not fit {target}: it needs {', '.join(over)} "
+                         f"(bound on p from memory bandwidth at d={plan.fft.d}: {bound}, {why}); "
+                         f"lower --p or --lanes, or let 'circnn tune' pick")
 
 
 def measure_cycles(plan, qnet, samples: int, build_dir: str, quiet: bool,

@@ -17,7 +17,13 @@ def _atomic(path: str, mode: str, write) -> None:
     directory = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    model_file.atomic_write(path, mode, write)
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    try:
+        model_file.atomic_write(path, mode, write)
+    except OSError as e:
+        # a full disk, a read-only or forbidden directory: the temporary file is gone already
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def check_output_paths(*paths) -> None:

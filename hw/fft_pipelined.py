@@ -70,7 +70,8 @@ class PipelinedFFTCore(FreeRunningCore):
         inv = pack_complex(re_t[e], -im_t[e], tw_w)
         tw = Signal(complex_layout(tw_w), name=f"{name}_tw")
         m.d.comb += tw.as_value().eq(Mux(inverse, inv, fwd))
-        quarter = {0: 0, prm.k // 4: 1}.get(e)
+        # W^0 = 1 and W^(k/4) = -j need no multiplier (for k = 2, k/4 is 0: only W^0 is right)
+        quarter = 0 if e == 0 else 1 if 4 * e == prm.k else None
         return tw, quarter
 
     def _butterfly(self, m, name, x0, x1, tw, inverse, s, quarter=None):

@@ -239,8 +239,12 @@ class SimpleDualPortRAM(wiring.Component):
         wa = Signal(10, name=f"{name}_wa")
         ra = Signal(10, name=f"{name}_ra")
         m.d.comb += [wa.eq(self.w_addr), ra.eq(self.r_addr)]
+        # port A only writes: its data outputs go to a wire nothing reads (named, so that the
+        # instance has every pin connected)
+        unused = Signal(DP16KD_WIDTH, name=f"{name}_doa_unused")
         ports = {}
         for i in range(DP16KD_WIDTH):
+            ports[f"o_DOA{i}"] = unused[i]
             ports[f"i_DIA{i}"] = din[i]
             ports[f"i_DIB{i}"] = Const(0, 1)
             ports[f"o_DOB{i}"] = dout[i]

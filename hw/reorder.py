@@ -144,7 +144,7 @@ class BitReverseBuffer(wiring.Component):
             t_l = s_l[:B]
             w_l = s_l[B:] if mb else Const(0, 1)
             g_l = w_l[gshift:mb] if mb else Const(0, 1)
-            bank = Signal(range(lanes), name=f"bank_of_lane{l}")
+            bank = Signal(max(B, 1), name=f"bank_of_lane{l}")  # no zero-width signal
             m.d.comb += bank.eq((t_l + g_l)[:B] if B else 0)
             bank_of.append(bank)
             word_of.append(w_l)

@@ -9,11 +9,17 @@ probabilities, the seed and a list of steps:
   computed by the runner) bit for bit, ``last`` flags included;
 * ``{"op": "reload", "lanes": KEY, "addrs": KEY, "data": KEY}``: weight writes through ``w``;
 * ``{"op": "reset", "inputs": KEY, "cycles": N}``: stream one sample, wait ``N`` cycles, check the
-  engine is busy inside a layer, pulse reset (the next step must then run correctly).
+  engine is busy inside a layer, pulse reset (the next step must then run correctly);
+* ``{"op": "stream", "inputs": KEY}``: stream all samples back to back (the engine overlaps
+  them) while collecting outputs, until the expected count has arrived and the output has then
+  stayed idle for the timeout, or the output went idle before: nothing is compared here, the
+  runner counts losses, duplicates, order and values (:mod:`sim.engine_soak`).
 
 Results (``.npz``): ``outputs`` of every infer step concatenated, ``sample_cycles`` (first input
 accepted to last output), ``layer_cycles`` ``(samples, layers)`` (cycles spent in each layer),
-``saturations`` and ``fft_saturations`` at the end.
+``saturations`` and ``fft_saturations`` at the end; for stream steps ``stream_values`` and
+``stream_lasts`` (every output beat of every stream step, in order) and ``stream_counts`` (beats
+per step).
 """
 
 import json
@@ -23,7 +29,8 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, RisingEdge, with_timeout
+from cocotb.triggers import (ClockCycles, Edge, First, ReadOnly, RisingEdge, SimTimeoutError,
+                             with_timeout)
 from cocotbext.axi.stream import define_stream
 
 from sim.testbench_support import apply_pauses, reset_dut
@@ -138,6 +145,27 @@ class LayerEngineTB:
             lasts.append((v >> w) & 1)
         return out, lasts
 
+    async def send_samples(self, samples):
+        for sample in samples:
+            await self.send_sample(sample)
+
+    async def recv_until_idle(self, expected: int, idle_cycles: int):
+        """Output beats until ``expected`` have come and none follows for ``idle_cycles``, or the
+        output has been idle that long before (a loss): ``(values, lasts)``."""
+        payloads = []
+        while True:
+            try:
+                payloads.append((await with_timeout(self.sink.recv(), idle_cycles * PERIOD,
+                                                    "ns")).payload)
+            except SimTimeoutError:
+                break
+            if len(payloads) >= expected and len(payloads) % 1000 == 0:
+                cocotb.log.info(f"{len(payloads)} output beats")
+        w = self.width
+        values = [signed(int(p) & ((1 << w) - 1), w) for p in payloads]
+        lasts = [(int(p) >> w) & 1 for p in payloads]
+        return values, lasts
+
     async def write_weights(self, lanes, addrs, data):
         c = self.cfg
         for lane, addr, word in zip(lanes, addrs, data):
@@ -159,9 +187,21 @@ async def layer_engine_matches_golden(dut):
     cocotb.start_soon(tb.watch_layers())
     out_size, n_layers = cfg["out_size"], cfg["layers"]
     outputs, sample_cycles, layer_cycles = [], [], []
+    stream_values, stream_lasts, stream_counts = [], [], []
     for s, step in enumerate(cfg["steps"]):
         if step["op"] == "reload":
             await tb.write_weights(stim[step["lanes"]], stim[step["addrs"]], stim[step["data"]])
+        elif step["op"] == "stream":
+            inputs = stim[step["inputs"]]
+            sender = cocotb.start_soon(tb.send_samples(inputs))
+            values, lasts = await tb.recv_until_idle(len(inputs) * out_size,
+                                                     cfg["timeout_cycles"])
+            sender.cancel()  # finished unless the engine stopped taking inputs
+            tb.layer_times = []
+            stream_values += values
+            stream_lasts += lasts
+            stream_counts.append(len(values))
+            cocotb.log.info(f"stream step {s}: {len(inputs)} samples in, {len(values)} beats out")
         elif step["op"] == "reset":
             sample = stim[step["inputs"]][0]
             await tb.send_sample(sample)
@@ -205,5 +245,8 @@ async def layer_engine_matches_golden(dut):
              outputs=np.array(outputs, dtype=np.int64).reshape(-1, out_size),
              sample_cycles=np.array(sample_cycles, dtype=np.int64),
              layer_cycles=np.array(layer_cycles, dtype=np.int64).reshape(-1, n_layers),
+             stream_values=np.array(stream_values, dtype=np.int64),
+             stream_lasts=np.array(stream_lasts, dtype=np.int64),
+             stream_counts=np.array(stream_counts, dtype=np.int64),
              saturations=int(dut.saturations.value),
              fft_saturations=int(dut.fft_saturations.value))

@@ -44,3 +44,39 @@ def quantized(net: Network, rng, samples=64):
     calib = rng.normal(0, 1, (samples,) + tuple(net.input_shape))
     qnet, _ = quantize(net, calib)
     return qnet, calib
+
+
+def simulate_engine(plan, xq, max_cycles: int = 100_000) -> np.ndarray:
+    """Run the integer samples ``xq`` through ``LayerEngine(plan)`` in Amaranth's simulator
+    (input always offered, output always ready); the outputs, one row per sample."""
+    from amaranth.sim import Simulator
+
+    from hw.layer_engine import LayerEngine
+
+    dut = LayerEngine(plan)
+    got = []
+
+    async def feed(ctx):
+        for sample in xq:
+            for v in sample.reshape(-1):
+                ctx.set(dut.i.valid, 1)
+                ctx.set(dut.i.payload.data, int(v))
+                await ctx.tick().until(dut.i.ready)
+            ctx.set(dut.i.valid, 0)
+
+    async def collect(ctx):
+        ctx.set(dut.o.ready, 1)
+        cycles = 0
+        while len(got) < plan.out_size * len(xq):
+            _, _, valid, value = await ctx.tick().sample(dut.o.valid, dut.o.payload.data)
+            cycles += 1
+            if valid:
+                got.append(value)
+            assert cycles < max_cycles, "the engine stopped producing outputs"
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(feed)
+    sim.add_testbench(collect)
+    sim.run()
+    return np.array(got).reshape(len(xq), -1)

@@ -12,7 +12,7 @@ from golden.fixedpoint import round_shift, saturate
 from hw.engine_mac import MACLanes
 from hw.layer_engine import LayerEngine
 
-from .engine_nets import cnn_net, fc_net, quantized
+from .engine_nets import cnn_net, fc_net, quantized, simulate_engine
 
 
 @pytest.mark.parametrize("pipeline, barrel", [(0, False), (2, False), (0, True)])
@@ -101,31 +101,5 @@ def test_engine_in_amaranth_simulator():
     rng = np.random.default_rng(1)
     qnet, _ = quantized(cnn_net(rng, 4, image=(1, 4, 4), channels=(4,), n_out=3), rng)
     plan = plan_engine(qnet, p=1, lanes=2)
-    dut = LayerEngine(plan)
     xq, _ = qnet.quantize_input(rng.normal(size=(2, 1, 4, 4)))
-    got = []
-
-    async def feed(ctx):
-        for sample in xq:
-            for v in sample.reshape(-1):
-                ctx.set(dut.i.valid, 1)
-                ctx.set(dut.i.payload.data, int(v))
-                await ctx.tick().until(dut.i.ready)
-            ctx.set(dut.i.valid, 0)
-
-    async def collect(ctx):
-        ctx.set(dut.o.ready, 1)
-        cycles = 0
-        while len(got) < plan.out_size * len(xq):
-            _, _, valid, value = await ctx.tick().sample(dut.o.valid, dut.o.payload.data)
-            cycles += 1
-            if valid:
-                got.append(value)
-            assert cycles < 100_000
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(feed)
-    sim.add_testbench(collect)
-    sim.run()
-    np.testing.assert_array_equal(np.array(got).reshape(len(xq), -1), run_fixed(qnet, xq)[0])
+    np.testing.assert_array_equal(simulate_engine(plan, xq), run_fixed(qnet, xq)[0])
