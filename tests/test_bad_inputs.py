@@ -154,10 +154,10 @@ def files(tmp_path_factory):
     edited(good, "version99.npz", version=np.array(99))
     edited(good, "missing-key.npz", layer0__weights=None)
     edited(good, "wrong-shape.npz", layer0__weights=np.zeros((3, 3)))
-    edited(good, "nan.npz", layer0__weights=np.where(np.arange(w.size).reshape(w.shape) == 0,
-                                                     np.nan, w))
-    edited(good, "inf.npz", layer0__weights=np.where(np.arange(w.size).reshape(w.shape) == 0,
-                                                     np.inf, w))
+    for name, bad in (("nan.npz", np.nan), ("inf.npz", np.inf)):
+        first_bad = w.copy()
+        first_bad.flat[0] = bad
+        edited(good, name, layer0__weights=first_bad)
     raw = (d / "m.npz").read_bytes()
     (d / "truncated.npz").write_bytes(raw[: len(raw) // 2])
     (d / "text.npz").write_text("not a model")
