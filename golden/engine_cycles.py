@@ -7,7 +7,21 @@ from __future__ import annotations
 from .engine_plan import EnginePlan, LayerPlan
 from .fft_fixed import engine_frame_interval, engine_latency
 
-__all__ = ["estimate_layer_cycles", "estimate_cycles", "layer_interval"]
+__all__ = ["estimate_layer_cycles", "estimate_cycles", "layer_interval", "unit_delays"]
+
+
+def unit_delays(plan: EnginePlan) -> dict:
+    """Pipeline delays of the engine's units, in cycles (the ``delay`` properties of
+    ``hw/engine_reader.py``, ``hw/engine_mac_scheduler.py`` and ``hw/engine_post.py``, which a
+    test holds equal to these): ``reader`` from a step to its pair, ``mac`` from a term to its
+    Y word, ``post`` from a sample to its write, ``skid`` the register between the FFT engine
+    and the Z buffer and serializer.  A pipelined plan (``plan.fft.pipeline > 0``) registers
+    the reader's requests and data, the MAC lanes' inputs and requantization, the
+    post-processor's sum and shift."""
+    pipe = plan.fft.pipeline
+    if not pipe:
+        return {"reader": 6, "mac": 2 + 5, "post": 2, "skid": 0}
+    return {"reader": 9, "mac": 2 + 9 + pipe, "post": 4, "skid": 1}
 
 
 def _reader_cycles(plan: EnginePlan, lp: LayerPlan) -> tuple[int, int]:
@@ -19,29 +33,45 @@ def _reader_cycles(plan: EnginePlan, lp: LayerPlan) -> tuple[int, int]:
             lp.frames_out * half * plan.output_steps)
 
 
-def layer_interval(plan: EnginePlan, lp: LayerPlan) -> int:
+def layer_interval(plan: EnginePlan, lp: LayerPlan) -> float:
     """Cycles between two vectors of a layer in steady state: the busiest of the reader, the
     MAC lanes, the post-processing (two values per clock) and the FFT engine (one frame per
-    :func:`golden.fft_fixed.engine_frame_interval`), or the Z slots' turnaround."""
+    :func:`golden.fft_fixed.engine_frame_interval`), or the Z slots' turnaround (a slot's
+    life over the slots: an average, not always whole cycles)."""
     read_in, read_out = _reader_cycles(plan, lp)
     mac = lp.groups * plan.bins * lp.q + 1
     post = lp.frames_out * plan.k
     fft = (lp.frames_in + lp.frames_out) * engine_frame_interval(plan.fft)
-    # a Z slot is held from the reader's first input frame to the MAC lanes' last read of it:
-    # with few slots and a long FFT latency, the slots bind
-    z_life = read_in + engine_latency(plan.fft) + mac + 3
-    return max(read_in + read_out, mac, post, fft, -(-z_life // plan.z_slots))
+    # a Z slot is held from the reader's first input step to the MAC lanes' last read of it
+    # (the steps, the reader's delay, the FFT's latency to the frame's last beat, the MAC pass,
+    # the slot flags' hand-offs): with few slots and a long FFT latency, the slots bind
+    z_life = read_in + _forward_latency(plan) + mac + 3
+    return max(read_in + read_out, mac, post, fft, z_life / plan.z_slots)
+
+
+def _forward_latency(plan: EnginePlan) -> int:
+    """Cycles from the reader's last step of a frame to the frame's last beat written: the
+    reader's delay, the FFT's latency and its beats, the skid register."""
+    u = unit_delays(plan)
+    return u["reader"] + engine_latency(plan.fft) + plan.fft.beats - 1 + u["skid"]
 
 
 def estimate_layer_cycles(plan: EnginePlan, lp: LayerPlan) -> int:
-    """Cycles of one layer, from the engine's structure: the first vector's latency through
-    reader, FFT, MAC lanes, reader, IFFT and post-processing, then one vector per
-    :func:`layer_interval`."""
-    lat = engine_latency(plan.fft)
-    read_in, read_out = _reader_cycles(plan, lp)
+    """Cycles of one layer, from the engine's structure, then one vector per
+    :func:`layer_interval`.  The first vector: its input frames read (each frame at the pace of
+    the reader or of the FFT engine, whichever is slower), through the FFT to the last beat, the
+    MAC pass and the MAC lanes' delay; its first output frame read and through the FFT, then
+    every output frame at the pace of the serializer (``k`` cycles a frame), the reader or the
+    FFT engine, and the post-processor's delay."""
+    u = unit_delays(plan)
+    half, fi = plan.k // 2, engine_frame_interval(plan.fft)
+    frame_in, frame_out = half * plan.reader_steps(lp), half * plan.output_steps
     mac = lp.groups * plan.bins * lp.q + 1
-    first = read_in + lat + mac + read_out + lat + lp.frames_out * plan.k + 20
-    return first + (lp.vectors - 1) * layer_interval(plan, lp)
+    forward = frame_in + (lp.frames_in - 1) * max(frame_in, fi) + _forward_latency(plan)
+    inverse = frame_out + u["reader"] + engine_latency(plan.fft) + u["skid"]
+    first = (forward + mac + u["mac"] + inverse + lp.frames_out * max(plan.k, fi, frame_out)
+             + u["post"] + 6)
+    return first + round((lp.vectors - 1) * layer_interval(plan, lp))
 
 
 def estimate_cycles(plan: EnginePlan) -> int:

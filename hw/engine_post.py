@@ -57,8 +57,6 @@ class PostProcessor(wiring.Component):
     clipped : Out(range(3)), idle : Out(1), vectors_done : Out(range(vectors + 1))
     """
 
-    delay = 2
-
     def __init__(self, plan: EnginePlan, tech: str = "generic"):
         self._plan, self._tech = plan, tech
         W, depth = plan.width, plan.act_bank_depth

@@ -120,7 +120,7 @@ class FrameReader(wiring.Component):
         # ---- the input side's position (vector a_vec) ---------------------------------------
         a_vec, iy0, ix0, row_base, a_advance = self._input_position(m, d, vbits, max_out_w, sw)
 
-        # ---- arbitration per frame, input frames first ---------------------------------------
+        # ---- arbitration per frame, output frames first (each frees a Y slot for the MAC lanes) -
         a_r = Signal(range(max_frames + 1))     # next input frame of vector a_vec
         c_vec = Signal(vbits)                   # vector whose output frames are read
         c_s = Signal(range(max_frames + 1))     # next output frame of vector c_vec
@@ -134,7 +134,7 @@ class FrameReader(wiring.Component):
             self.z_free.bit_select(a_vec % ZS, 1) | (a_r != 0))
         c_pending = self.running & (c_vec < nvec) & (
             self.y_full.bit_select(c_vec % YS, 1) | (c_s != 0))
-        sel_c = ~a_pending & c_pending
+        sel_c = c_pending
         start = ~busy & (a_pending | c_pending) & self.issue_ok & self.frame_ok
         mode, rf, rh, rt, u = (Signal(name="mode"), Signal.like(rf_r, name="rf"),
                                Signal.like(rh_r, name="rh"), Signal.like(rt_r, name="rt"),
