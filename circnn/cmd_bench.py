@@ -7,6 +7,7 @@ from pathlib import Path
 from . import options
 from .errors import UsageError
 from .files import check_output_paths
+from .bench_cycles import parse_point
 from .report import emit, progress, table
 
 
@@ -87,6 +88,18 @@ def add_parser(sub) -> None:
     s.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
     options.add_json(s)
     s.set_defaults(run=run_engine_speed)
+    cy = bsub.add_parser("cycles", help="the engine's cycle formulas against RTL simulation "
+                                        "(Verilator) at design points of a target")
+    cy.add_argument("--model", "-m", required=True, metavar="FILE", help="quantized model")
+    cy.add_argument("--target", choices=("ecp5-85k", "ice40-up5k"), default="ecp5-85k",
+                    help="the target's engine defaults (pipelining, slots, buffers)")
+    cy.add_argument("--point", type=parse_point, action="append", metavar="P,D,LANES",
+                    help="a design point (repeat for more; default: the target's default point)")
+    cy.add_argument("--samples", type=options.positive_int, default=2,
+                    help="random inputs per point; the median of their cycles (default 2)")
+    cy.add_argument("--build-dir", default="build/circnn-sim", metavar="DIR")
+    options.add_json(cy)
+    cy.set_defaults(run=run_cycles)
     k = bsub.add_parser("soak", help="layer engine RTL: thousands of inferences streamed under "
                                      "random stalls, weight reloads between batches")
     k.add_argument("--model", "-m", metavar="FILE",
@@ -196,6 +209,26 @@ def run_engine_speed(args) -> int:
     r = digits_speed(args.model, Path(args.build_dir), args.lanes, args.limit)
     rows = [(k, f"{v:.3g}" if isinstance(v, float) else v) for k, v in r.items()]
     emit(args, table(rows, ("figure", "value")), r)
+    return 0
+
+
+def run_cycles(args) -> int:
+    from .bench_cycles import cycles_against_rtl
+    from .engine_options import load_quantized
+    from .synth import ENGINE_DEFAULTS
+
+    check_output_paths(None if args.json in (None, "-") else args.json)
+    qnet = load_quantized(args.model)[1]
+    default = ENGINE_DEFAULTS[args.target]
+    points = args.point or [(default["p"], default["d"], default["lanes"])]
+    rows = cycles_against_rtl(qnet, args.target, points, args.samples, Path(args.build_dir),
+                              args.json == "-")
+    text = table([(r["p"], r["d"], r["lanes"], r["model_cycles"], r["rtl_cycles"],
+                   f"{r['error_percent']:+.1f} %") for r in rows],
+                 ("p", "d", "lanes", "model cycles", "RTL cycles", "error"))
+    worst = max(abs(r["error_percent"]) for r in rows)
+    text += f"\n\n{args.target}: model against RTL, largest error {worst:.1f} %"
+    emit(args, text, {"target": args.target, "points": rows, "largest_error_percent": worst})
     return 0
 
 

@@ -360,7 +360,12 @@ def recirculating_schedule(params: FFTParams) -> dict:
     * ``read_offset``: the input buffer is read this many cycles after the injection so that the
       new frame reaches the first level's memory at ``level``, in step with a returning frame;
     * ``exit``: the rounded output entering the output buffer;
-    * ``slots``: frames of output buffer (credits) for a frame every ``passes`` epochs.
+    * ``slots``: frames of output buffer (credits) for a frame every ``passes`` epochs;
+    * ``input_slots``: frames of input buffer (2, or 4 when epochs are short): a slot is held
+      from its first beat written to its last beat read, ``read_offset`` after the injection,
+      and refilled a few cycles after it is freed; two slots cover that turnaround only when it
+      is at most two frame intervals (with two, an engine of ``k/2p = 2`` and 2 passes took a
+      frame every 4 and 8 cycles in turn instead of every 4).
     """
     beats, passes, d = params.beats, params.passes, params.d
     level = RAM_DELAY + butterfly_latency(params) + 1
@@ -376,9 +381,15 @@ def recirculating_schedule(params: FFTParams) -> dict:
     # read: about exit + 2B + 4 cycles); frames enter every `passes` epochs
     interval = passes * beats
     slots = max(2, -(-(exit_ + 2 * beats + 4) // interval))
+    read_offset = level - (RAM_DELAY + 1)
+    # a slot's turnaround: written (beats), read from read_offset after its injection (beats),
+    # refilled by a producer a few cycles after it is freed
+    turnaround = 2 * beats + read_offset + 4
+    input_slots = 2 if 2 * interval >= turnaround else 4
     return {"level": level, "hop": hop, "hops": hops, "level_slots": [h + 1 for h in hops],
-            "positions": positions, "read_offset": level - (RAM_DELAY + 1),
-            "stage_in": [RAM_DELAY + 1], "exit": exit_, "slots": slots}
+            "positions": positions, "read_offset": read_offset,
+            "stage_in": [RAM_DELAY + 1], "exit": exit_, "slots": slots,
+            "input_slots": input_slots}
 
 
 def core_schedule(params: FFTParams) -> dict:
@@ -386,6 +397,13 @@ def core_schedule(params: FFTParams) -> dict:
     if params.passes > 1:
         return recirculating_schedule(params)
     return sdf_schedule(params) if params.radix22 else pipelined_schedule(params)
+
+
+def engine_input_slots(params: FFTParams) -> int:
+    """Frames the engine's input buffer holds (2, or 4 for a recirculating engine with short
+    epochs: see :func:`recirculating_schedule`); a producer with credits may start that many
+    frames ahead of the engine."""
+    return core_schedule(params).get("input_slots", 2)
 
 
 def engine_latency(params: FFTParams) -> int:

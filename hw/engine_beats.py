@@ -7,7 +7,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.fft_fixed import FFTParams
+from golden.fft_fixed import FFTParams, engine_input_slots
 
 from .engine_reader import pair_layout
 from .fft_engine import input_payload
@@ -29,8 +29,8 @@ class BeatPacker(wiring.Component):
     path.  With
     ``credits=True`` there is no FIFO: the FFT engine's input buffer is the only buffer, and
     ``frame_ok`` lets the producer start a frame while that buffer has a frame slot no frame
-    has been started for (two slots; ``frame_start`` takes one, the engine's ``freed`` gives
-    one back), so the engine never refuses a beat (``issue_ok`` is then always 1).
+    has been started for (:func:`golden.fft_fixed.engine_input_slots` slots; ``frame_start``
+    takes one, the engine's ``freed`` gives one back), so the engine never refuses a beat (``issue_ok`` is then always 1).
     A beat is complete after ``p`` pairs; a beat leaves and the next beat's first pair arrives
     in the same cycle, so the packer passes two samples per clock.  Whole frames arrive in
     order, so a beat's direction is its samples'.
@@ -48,9 +48,6 @@ class BeatPacker(wiring.Component):
     o : Out(stream of the FFT engine's input payload)
     """
 
-    #: Frame slots of the FFT engine's input buffer (:mod:`hw.fft_freerun`).
-    ENGINE_INPUT_FRAMES = 2
-
     def __init__(self, fft: FFTParams, width: int, room: int, credits: bool = False,
                  registered: bool = False):
         self._fft, self._width, self._room, self._credits = fft, width, room, credits
@@ -66,7 +63,7 @@ class BeatPacker(wiring.Component):
         W, fp = self._width, self._fft
         pairs, beats = fp.lanes // 2, fp.beats
         if self._credits:
-            frames = self.ENGINE_INPUT_FRAMES
+            frames = engine_input_slots(fp)
             free = Signal(range(frames + 1), init=frames)
             m.d.sync += free.eq(free - self.frame_start + self.freed)
             m.d.comb += [self.issue_ok.eq(1), self.frame_ok.eq(free != 0)]

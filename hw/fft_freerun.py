@@ -7,6 +7,8 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 
+from golden.fft_fixed import engine_input_slots
+
 from .counters import add_saturating, count_frame_error
 from .fixed import complex_layout, round_shift, saturate
 from .ram import SimpleDualPortRAM
@@ -148,16 +150,23 @@ class FreeRunningCore(wiring.Component):
         m.d.comb += out.as_value().eq(data)
         return out
 
+    @property
+    def input_slots(self) -> int:
+        """Frame slots of the input buffer (:func:`golden.fft_fixed.engine_input_slots`, a power
+        of two); the buffer holds ``input_slots * k/2p`` words per lane."""
+        return engine_input_slots(self._params)
+
     def _input_slots(self, m):
-        """Bookkeeping of the input buffer's two frame slots: returns ``(accept, wcnt, wslot,
-        rslot, (frame_ready, inverse, read_done))``; the caller writes beat ``wcnt`` of slot
-        ``wslot`` when ``accept`` and reads slot ``rslot`` while injecting.  A frame is claimed
-        when it is injected (``frame_ready`` then looks at the other slot) and freed when its
-        last beat has been read (``read_done``), which may come later than the next injection
-        when a subclass reads the buffer at an offset."""
-        beats = self._params.beats
-        full, slot_inv, claimed = Signal(2), Signal(2), Signal(2)
-        wslot, rslot, cslot = Signal(), Signal(), Signal()
+        """Bookkeeping of the input buffer's frame slots (:attr:`input_slots`, used in turn):
+        returns ``(accept, wcnt, wslot, rslot, (frame_ready, inverse, read_done))``; the caller
+        writes beat ``wcnt`` of slot ``wslot`` when ``accept`` and reads slot ``rslot`` while
+        injecting.  A frame is claimed when it is injected (``frame_ready`` then looks at the
+        next slot) and freed when its last beat has been read (``read_done``), which may come
+        later than the next injection when a subclass reads the buffer at an offset."""
+        beats, n = self._params.beats, self.input_slots
+        full, slot_inv, claimed = Signal(n), Signal(n), Signal(n)
+        # slot counters wrap by themselves (n is a power of two)
+        wslot, rslot, cslot = (Signal(range(n), name=name) for name in ("wslot", "rslot", "cslot"))
         wcnt = Signal(range(beats))
         accept = self.i.valid & self.i.ready
         done = accept & (wcnt == beats - 1)
@@ -167,12 +176,13 @@ class FreeRunningCore(wiring.Component):
         with m.If(accept):  # (beats is a power of two: the count wraps by itself)
             m.d.sync += wcnt.eq(wcnt + 1)
         with m.If(done):
-            m.d.sync += [wslot.eq(~wslot), slot_inv.bit_select(wslot, 1).eq(self.i.payload.inverse)]
-        for b in range(2):
+            m.d.sync += [wslot.eq(wslot + 1),
+                         slot_inv.bit_select(wslot, 1).eq(self.i.payload.inverse)]
+        for b in range(n):
             m.d.sync += full[b].eq((full[b] | (done & (wslot == b)))
                                    & ~(read_done & (rslot == b)))
         with m.If(read_done):
-            m.d.sync += rslot.eq(~rslot)
+            m.d.sync += rslot.eq(rslot + 1)
         if not self._read_offset:
             # read at once: a frame is read out before the next phase 0, claimed = read
             return (accept, wcnt, wslot, rslot,
@@ -206,8 +216,8 @@ class FreeRunningCore(wiring.Component):
         if self._read_offset:
             cslot, claimed, read_done_, rslot_ = self._claim
             with m.If(inject):
-                m.d.sync += cslot.eq(~cslot)
-            for b in range(2):
+                m.d.sync += cslot.eq(cslot + 1)
+            for b in range(self.input_slots):
                 m.d.sync += claimed[b].eq((claimed[b] | (inject & (cslot == b)))
                                           & ~(read_done_ & (rslot_ == b)))
         self._inject, self._inject_inverse = inject, inverse

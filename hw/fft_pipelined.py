@@ -95,7 +95,7 @@ class PipelinedFFTCore(FreeRunningCore):
         top = wcnt[-1] if beats > 1 else Const(0, 1)
         banks = []
         for b in range(lanes):
-            ram = SimpleDualPortRAM(2 * w, 2 * beats, self._tech)
+            ram = SimpleDualPortRAM(2 * w, self.input_slots * beats, self._tech)
             m.submodules[f"inbuf{b}"] = ram
             x = Const(int(b >= p), 1) ^ top
             word = Cat(x, wcnt[:-1]) if beats > 1 else Const(0, 0)

@@ -71,7 +71,7 @@ class RecirculatingFFTCore(FreeRunningCore):
             raddr = rslot
         x = Signal(data.ArrayLayout(complex_layout(prm.internal_width), lanes), name="in_x")
         for lane in range(lanes):
-            ram = SimpleDualPortRAM(2 * w, 2 * beats, self._tech)
+            ram = SimpleDualPortRAM(2 * w, self.input_slots * beats, self._tech)
             m.submodules[f"inbuf{lane}"] = ram
             m.d.comb += [ram.w_addr.eq(Cat(wcnt, wslot) if beats > 1 else wslot),
                          ram.w_data.eq(self.i.payload.data[lane]), ram.w_en.eq(accept),

@@ -59,7 +59,7 @@ class SDFFFTCore(FreeRunningCore):
         prm = self._params
         w, beats = prm.width, prm.beats
         accept, wcnt, wslot, rslot, slots = self._input_slots(m)
-        ram = SimpleDualPortRAM(2 * w, 2 * beats, self._tech)
+        ram = SimpleDualPortRAM(2 * w, self.input_slots * beats, self._tech)
         m.submodules.inbuf = ram
         m.d.comb += [ram.w_addr.eq(Cat(wcnt, wslot)), ram.w_data.eq(self.i.payload.data[0]),
                      ram.w_en.eq(accept), ram.r_addr.eq(Cat(self._phase, rslot)),

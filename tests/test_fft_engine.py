@@ -111,6 +111,8 @@ def test_engine_bit_reversed_output_and_schedules():
     # recirculating: one level (k/2p = 2: an epoch of two cycles), several levels, a last
     # pass that copies through a level, and ring positions lengthened to be coprime to passes
     (8, 2, 1, None), (16, 2, 2, None), (16, 1, 3, None), (64, 1, 3, None), (16, 1, 1, None),
+    # epochs of 1 and 2 cycles with 2 or 3 passes: the input buffer needs four frame slots
+    (4, 1, 1, None), (8, 4, 1, None), (32, 8, 3, None),
     # the rest of issue 8's grid k = 16, 64, 256 x d = 1, 2, 3 (docs/benchmarks.md)
     (16, 1, 2, None), (64, 1, 1, None), (64, 1, 2, None),
     pytest.param(256, 1, 3, None, marks=pytest.mark.slow),
