@@ -58,6 +58,8 @@ bench: install
 		-o build/bench/cnn8-q.npz --quiet
 	$(VENV)/bin/circnn bench engine-speed -m build/bench/cnn8-q.npz --lanes 4 \
 		--json build/bench/engine-speed.json
+	$(VENV)/bin/circnn bench cycles -m build/bench/cnn8-q.npz --target ecp5-85k --point 1,3,4 \
+		--point 1,1,1 --point 2,2,8 --json build/bench/cycles-cnn.json
 	$(VENV)/bin/circnn bench soak --inferences 4000 --batches 4 --json build/bench/soak.json
 
 synth: install
