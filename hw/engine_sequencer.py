@@ -50,7 +50,8 @@ class Sequencer(wiring.Component):
     Latency and resources
     ---------------------
     Two cycles between layers (SETUP, START).  The descriptor register and a multiplexer of
-    the table's constants.
+    the table's constants; with a pipelined plan ``layer_start`` and ``running`` are flip-flops
+    of their own (the same cycles as the state they stand for).
 
     Members
     -------
@@ -75,6 +76,10 @@ class Sequencer(wiring.Component):
         m = Module()
         plan = self._plan
         n_layers = len(plan.layers)
+        # pipelined plans: layer_start and running are flip-flops set with the state they stand
+        # for (a decode of the state register fanned out to every unit's counters was an ECP5
+        # critical path: state -> MAC lanes' start -> their counters' enables)
+        registered = bool(plan.fft.pipeline)
         m.d.comb += self.busy.eq(1)
         with m.FSM(init="LOAD"):
             with m.State("LOAD"):
@@ -89,13 +94,23 @@ class Sequencer(wiring.Component):
                         with m.Case(li):
                             m.d.sync += [self.desc[name].eq(getattr(lp, name))
                                          for name in DESCRIPTOR_FIELDS]
+                if registered:
+                    m.d.sync += self.layer_start.eq(1)
                 m.next = "START"
             with m.State("START"):
-                m.d.comb += [self.phase.eq(Phase.SETUP), self.layer_start.eq(1)]
+                m.d.comb += self.phase.eq(Phase.SETUP)
+                if registered:
+                    m.d.sync += [self.layer_start.eq(0), self.running.eq(1)]
+                else:
+                    m.d.comb += self.layer_start.eq(1)
                 m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += [self.phase.eq(Phase.RUN), self.running.eq(1)]
+                m.d.comb += self.phase.eq(Phase.RUN)
+                if not registered:
+                    m.d.comb += self.running.eq(1)
                 with m.If(self.layer_done):
+                    if registered:
+                        m.d.sync += self.running.eq(0)
                     m.d.sync += [self.layer.eq(self.layer + 1), self.src.eq(~self.src)]
                     with m.If(self.layer == n_layers - 1):
                         m.next = "UNLOAD"
