@@ -94,11 +94,18 @@ class RecirculatingFFTCore(FreeRunningCore):
         return self._sr
 
     def _may_inject(self, m):
-        """The last level's epoch is free, and the last injection was ``passes`` epochs ago or
-        more (evenly spaced injections never compete for a ring position)."""
+        """The last level's epoch is free, and the epoch is on the injection grid: every
+        ``passes``-th epoch counted from the last time the engine was empty.  A frame injected
+        at a grid epoch ``g`` takes the ring's epochs ``g + j * positions`` (``j < passes``),
+        and ``positions`` is coprime to ``passes``, so frames injected on the grid never compete
+        for a position: however late a frame arrives, it waits at most ``passes`` epochs, and
+        with a continuous input frames enter evenly spaced, one every ``passes`` epochs.  (A
+        rule of "``passes`` epochs since the last injection" instead lets one late frame shift
+        the injections off the grid, after which returning frames take the epochs the next ones
+        need: k = 8, d = 1 in the layer engine then took a frame every 5 epochs, not 3.)"""
         self._positions(m)
-        self._cooldown = Signal(range(self._params.passes + 1), name="cooldown")
-        return ~self._recirculating & (self._cooldown == 0)
+        self._grid = Signal(range(self._params.passes), name="inject_grid")
+        return ~self._recirculating & (self._grid == 0)
 
     def _advance_positions(self, m, epoch_end, epoch_start):
         """Shift the positions at the end of each epoch; the one after the last level gets the
@@ -135,10 +142,12 @@ class RecirculatingFFTCore(FreeRunningCore):
         epoch_end = self._phase == beats - 1 if beats > 1 else busy
         epoch_start = (self._phase == 0) & busy if beats > 1 else busy
         self._advance_positions(m, epoch_end, epoch_start)
-        with m.If(self._inject):  # (with one-cycle epochs this epoch ends in the same cycle)
-            m.d.sync += self._cooldown.eq(prm.passes - (beats == 1))
-        with m.Elif(epoch_end & (self._cooldown != 0)):
-            m.d.sync += self._cooldown.eq(self._cooldown - 1)
+        # the injection grid counts epochs while the engine is busy, from 0 when it was empty
+        # (with one-cycle epochs an injecting epoch ends in the same cycle)
+        with m.If(epoch_end):
+            m.d.sync += self._grid.eq(Mux(self._grid == prm.passes - 1, 0, self._grid + 1))
+        with m.Elif(~busy):
+            m.d.sync += self._grid.eq(0)
         # each level's slot counter: epochs modulo the frames its memory holds
         eps = []
         for i, n in enumerate(sched["level_slots"]):
