@@ -30,7 +30,8 @@ class BeatPacker(wiring.Component):
     ``credits=True`` there is no FIFO: the FFT engine's input buffer is the only buffer, and
     ``frame_ok`` lets the producer start a frame while that buffer has a frame slot no frame
     has been started for (:func:`golden.fft_fixed.engine_input_slots` slots; ``frame_start``
-    takes one, the engine's ``freed`` gives one back), so the engine never refuses a beat (``issue_ok`` is then always 1).
+    takes one, the engine's ``freed`` gives one back), so the engine never refuses a beat
+    (``issue_ok`` is then always 1).
     A beat is complete after ``p`` pairs; a beat leaves and the next beat's first pair arrives
     in the same cycle, so the packer passes two samples per clock.  Whole frames arrive in
     order, so a beat's direction is its samples'.

@@ -1,5 +1,5 @@
-"""circnn quantize, infer --engine fixed|rtl --trace, generate engine, bench engine and cycles: end to end,
-and exit code 2 on user mistakes."""
+"""circnn quantize, infer --engine fixed|rtl --trace, generate engine, bench engine and cycles:
+end to end, and exit code 2 on user mistakes."""
 
 import json
 
