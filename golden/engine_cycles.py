@@ -49,11 +49,16 @@ def layer_interval(plan: EnginePlan, lp: LayerPlan) -> float:
     return max(read_in + read_out, mac, post, fft, z_life / plan.z_slots)
 
 
-def _forward_latency(plan: EnginePlan) -> int:
-    """Cycles from the reader's last step of a frame to the frame's last beat written: the
-    reader's delay, the FFT's latency and its beats, the skid register."""
+def _frame_latency(plan: EnginePlan) -> int:
+    """Cycles from the reader's step of a frame's first pair to the frame's first beat out of
+    the FFT engine: the reader's delay, the FFT's latency, the skid register."""
     u = unit_delays(plan)
-    return u["reader"] + engine_latency(plan.fft) + plan.fft.beats - 1 + u["skid"]
+    return u["reader"] + engine_latency(plan.fft) + u["skid"]
+
+
+def _forward_latency(plan: EnginePlan) -> int:
+    """Cycles from the reader's last step of a frame to the frame's last beat written."""
+    return _frame_latency(plan) + plan.fft.beats - 1
 
 
 def estimate_layer_cycles(plan: EnginePlan, lp: LayerPlan) -> int:
@@ -68,7 +73,7 @@ def estimate_layer_cycles(plan: EnginePlan, lp: LayerPlan) -> int:
     frame_in, frame_out = half * plan.reader_steps(lp), half * plan.output_steps
     mac = lp.groups * plan.bins * lp.q + 1
     forward = frame_in + (lp.frames_in - 1) * max(frame_in, fi) + _forward_latency(plan)
-    inverse = frame_out + u["reader"] + engine_latency(plan.fft) + u["skid"]
+    inverse = frame_out + _frame_latency(plan)
     first = (forward + mac + u["mac"] + inverse + lp.frames_out * max(plan.k, fi, frame_out)
              + u["post"] + 6)
     return first + round((lp.vectors - 1) * layer_interval(plan, lp))

@@ -39,10 +39,10 @@ class FrameReader(wiring.Component):
         vector c (output side): frame s = Y_{2s} + i Y_{2s+1}   Y-bank reads (Hermitian mirror)
                  -> pair (t, t+1) of the frame -> ``pair`` (into the sample FIFO)
 
-    A frame is ``k/2`` pairs.  Whole frames are chosen one at a time, an input frame of vector
-    ``a`` when its Z slot is free (its first frame claims the slot) before an output frame of
-    vector ``c`` when its Y slot is full (taken by its first frame, released after its last
-    read), and only while the FIFO has room for everything in flight (``issue_ok``).
+    A frame is ``k/2`` pairs.  Whole frames are chosen one at a time, an output frame of vector
+    ``c`` when its Y slot is full (taken by its first frame, released after its last read)
+    before an input frame of vector ``a`` when its Z slot is free (its first frame claims the
+    slot), and only while the FIFO has room for everything in flight (``issue_ok``).
 
     An input pair needs four activations: samples ``t, t+1`` (``j``) of blocks ``2r, 2r+1``
     (``par``).  A vector's block ``2r + par`` is bank ``par`` of the block-interleaved buffer and
