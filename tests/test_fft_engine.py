@@ -7,7 +7,7 @@ cover more parameter combinations quickly.)"""
 import numpy as np
 import pytest
 
-from golden.fft_fixed import FFTParams, fft_fixed
+from golden.fft_fixed import FFTParams, engine_input_slots, fft_fixed
 from hw.fft_engine import FFTEngine
 
 from .fft_stimulus import stimulus
@@ -62,9 +62,13 @@ def check(params, frames, inverse, out):
 @pytest.mark.parametrize("k, width, p, d, pipeline", [
     (4, 12, 1, 2, 0), (8, 16, 2, 3, 0), (16, 12, 1, 2, 1), (16, 18, 4, 1, 0), (8, 12, 4, 3, 2),
     (32, 16, 2, 2, 0), (64, 16, 1, 6, 0), (64, 12, 2, 4, 0),
+    # recirculating with epochs of 2 and 1 cycles: four input frame slots
+    (4, 12, 1, 1, 0), (8, 16, 4, 1, 2),
 ])
 def test_engine_matches_golden(k, width, p, d, pipeline):
     params = FFTParams(k=k, width=width, p=p, d=d, pipeline=pipeline)
+    if (k, d) in ((4, 1), (8, 1)) and k // (2 * p) <= 2:
+        assert engine_input_slots(params) == 4     # the case these parameters are here for
     rng = np.random.default_rng(k + width + p + d)
     frames = stimulus(params, rng, 6)
     inverse = rng.integers(0, 2, len(frames))

@@ -30,6 +30,8 @@ CASES = [
     (256, 16, 1, 8, 0, True, "verilator"),
     pytest.param(256, 12, 8, 2, 0, True, "verilator", marks=pytest.mark.slow),  # make bench
     (8, 18, 4, 3, 0, True, "icarus"),        # p = k/2: a whole frame per beat
+    (4, 16, 1, 1, 0, True, "verilator"),     # epochs of 2 cycles: four input frame slots
+    (8, 12, 4, 1, 2, True, "icarus"),        # epochs of 1 cycle: four input frame slots
 ]
 
 
