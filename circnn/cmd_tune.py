@@ -44,6 +44,11 @@ def add_parser(sub) -> None:
                    help="--measure: local processes (default 2)")
     p.add_argument("--freq", type=options.positive_float, default=150.0,
                    help="--measure: target clock in MHz (default 150)")
+    p.add_argument("--time-limit", type=options.positive_float, default=None, metavar="MIN",
+                   help="--measure: minutes per synthesis run; a run stopped there (a router "
+                        "that does not converge) is recorded as failed and, with "
+                        "--measure-points, the nearest point not yet tried is measured instead "
+                        "(default: no limit)")
     p.add_argument("--cache-dir", default="build/tune/cache", metavar="DIR",
                    help="--measure: kept synthesis results (default build/tune/cache)")
     p.add_argument("--coefs", default=None, metavar="FILE",
@@ -113,10 +118,24 @@ def _measure_and_retune(args, tuner, report, quiet: bool) -> dict:
     from .tuner import Tuner
     from .tuner_measure import calibrate, measure_points
 
-    cands = _measure_candidates(tuner, report, args.measure_points)
-    measured = measure_points(args.model, args.target, [pt.as_dict() for pt in cands],
+    def measure(points):
+        return measure_points(args.model, args.target, [pt.as_dict() for pt in points],
                               list(range(1, args.seeds + 1)), args.freq, Path(args.cache_dir),
-                              args.scheduler, args.workers, quiet)
+                              args.scheduler, args.workers, quiet,
+                              time_limit=args.time_limit and args.time_limit * 60)
+
+    cands = _measure_candidates(tuner, report, args.measure_points)
+    measured = measure(cands)
+    last = len(cands) if args.measure_points else 0     # the points of the last round
+    while last:
+        ok = sum("error" not in m for m in measured)
+        failed = [pt for pt, m in zip(cands[-last:], measured[-last:]) if "error" in m]
+        extra = _replacements(_fitting_by_lut(tuner), cands, failed, args.measure_points - ok)
+        if not extra:
+            break
+        progress(f"tune: {len(failed)} point(s) failed, {ok} measured; "
+                 f"measuring {len(extra)} more in their place", quiet)
+        cands, measured, last = cands + extra, measured + measure(extra), len(extra)
     plans = [tuner.plan(pt) for pt in cands]
     cal = calibrate(args.target, plans, measured, tuner.coefs)
     progress("tune: models calibrated; searching again", quiet)
@@ -141,13 +160,33 @@ def _measure_and_retune(args, tuner, report, quiet: bool) -> dict:
     return out
 
 
+def _fitting_by_lut(tuner) -> list:
+    """The evaluated points that fit, in the order of their estimated LUTs."""
+    return sorted((pt for pt, r in tuner.evaluated.items() if r["fits"]),
+                  key=lambda pt: (tuner.evaluated[pt]["resources"]["lut"], pt.p, pt.d, pt.lanes))
+
+
+def _replacements(fits: list, tried: list, failed: list, needed: int) -> list:
+    """Up to ``needed`` points not yet tried, one per failed point (in its order): the
+    nearest to it in ``fits``' order, the smaller one on a tie (more likely to fit)."""
+    out, taken = [], set(tried)
+    for pt in failed[:max(0, needed)]:
+        i = fits.index(pt) if pt in fits else 0
+        free = [j for j in range(len(fits)) if fits[j] not in taken]
+        if not free:
+            break
+        j = min(free, key=lambda j: (abs(j - i), j))
+        out.append(fits[j])
+        taken.add(fits[j])
+    return out
+
+
 def _measure_candidates(tuner, report, limit):
     """The evaluated points that fit, or ``limit`` of them: the chosen point, then points
     evenly spaced in the order of their estimated LUTs."""
     from .tuner_models import DesignPoint
 
-    fits = sorted((pt for pt, r in tuner.evaluated.items() if r["fits"]),
-                  key=lambda pt: (tuner.evaluated[pt]["resources"]["lut"], pt.p, pt.d, pt.lanes))
+    fits = _fitting_by_lut(tuner)
     if limit is None or len(fits) <= limit:
         return fits
     chosen = DesignPoint(**report["chosen"]["parameters"])
@@ -209,6 +248,14 @@ def _text(report) -> str:
         mc = c["measured"]
         lines.append(f"chosen point measured: {mc['lut']} LUT, {mc['fmax_mhz']} MHz, "
                      f"{mc['inferences_per_second']} inferences/s")
+    if "measured" in report:
+        bad = [m for m in report["measured"] if "error" in m]
+        lines.append(f"measured: {len(report['measured']) - len(bad)} point(s) synthesized"
+                     + (f", {len(bad)} failed" if bad else ""))
+        for m in bad:
+            why = "stopped at the time limit" if "time_limit_s" in m else \
+                m["error"].splitlines()[0]
+            lines.append(f"  failed {m['parameters']}: {why}")
     if "calibration" in report:
         for res_name, e in report["calibration"].items():
             lines.append(f"calibration {res_name}: {e['points']} points, mean error "

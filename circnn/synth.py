@@ -38,11 +38,29 @@ class SynthesisError(RuntimeError):
     """Yosys or nextpnr failed (the design does not fit, or a tool error)."""
 
 
-def _run(cmd, cwd, log, what):
+class SynthesisTimeout(SynthesisError):
+    """A tool run did not finish within the time limit (typically a router that does not
+    converge on a congested design)."""
+
+
+class SynthesisTimeLimit(UsageError):
+    """:class:`SynthesisTimeout` as the user-facing error (exit 2)."""
+
+
+def _run(cmd, cwd, log, what, deadline=None):
+    """Run one tool, its output appended to ``log``; ``deadline`` (a ``time.time()`` value):
+    the run is stopped then and :class:`SynthesisTimeout` raised."""
     with open(log, "a") as f:
         f.write(f"$ {' '.join(cmd)}\n")
         f.flush()
-        r = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            r = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
+                               timeout=None if deadline is None
+                               else max(1.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            tail = Path(log).read_text().splitlines()[-6:]
+            raise SynthesisTimeout(f"{what} stopped at the time limit; last lines of {log}:\n"
+                                   + "\n".join(tail)) from None
     if r.returncode != 0:
         tail = Path(log).read_text().splitlines()[-15:]
         raise SynthesisError(f"{what} failed (exit {r.returncode}); last lines of {log}:\n"
@@ -50,8 +68,10 @@ def _run(cmd, cwd, log, what):
 
 
 def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, seed=1,
-               quiet: bool = False) -> dict:
-    """Yosys once, then nextpnr once per seed (``seed``: an int or a list of ints).
+               quiet: bool = False, time_limit: float | None = None) -> dict:
+    """Yosys once, then nextpnr once per seed (``seed``: an int or a list of ints);
+    ``time_limit``: seconds for the whole (Yosys and every seed), else
+    :class:`SynthesisTimeout`.
 
     The figures are those of the seed with the median Fmax (``fmax_mhz``); ``fmax_by_seed``,
     ``fmax_min_mhz`` and ``fmax_max_mhz`` give the spread (one placement is noise)."""
@@ -70,10 +90,11 @@ def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, se
     (workdir / "top.v").write_text(verilog.convert(shell, name="top", ports=ports,
                                                    emit_src=False))
     t0 = time.time()
+    deadline = None if time_limit is None else t0 + time_limit
     progress(f"synth: yosys {t['synth']} (the first yowasp call compiles WebAssembly: slow)", quiet)
     _run([yosys, "-q", "-p",
           f"read_verilog top.v; {t['synth']} -top top -json top.json; "
-          f"tee -q -o stat.json stat -json"], workdir, log, "yosys")
+          f"tee -q -o stat.json stat -json"], workdir, log, "yosys", deadline)
     t1 = time.time()
     runs = []
     for n, sd in enumerate(seeds):
@@ -82,7 +103,8 @@ def synthesize(shell, ports, target: str, workdir: Path, freq: float = 150.0, se
         name = "report.json" if len(seeds) == 1 else f"report-seed{sd}.json"
         _run([pnr, *t["pnr_args"], "--freq", str(freq), "--seed", str(sd),
               "--timing-allow-fail",
-              "--json", "top.json", "--report", name], workdir, log, f"nextpnr (seed {sd})")
+              "--json", "top.json", "--report", name], workdir, log, f"nextpnr (seed {sd})",
+             deadline)
         runs.append((sd, json.loads((workdir / name).read_text())))
     t2 = time.time()
     results = [_figures(t, target, freq, sd, report) for sd, report in runs]
@@ -151,7 +173,7 @@ def _critical_path(report) -> list:
 
 
 def synthesize_block(component, target: str, freq: float, seeds, workdir: Path,
-                     quiet: bool = False) -> dict:
+                     quiet: bool = False, time_limit: float | None = None) -> dict:
     """``component`` in the target's shell (registered ports on ECP5, a serial shell on iCE40:
     ``hw/synth_shell.py``) through :func:`synthesize`; a tool failure is a UsageError."""
     from hw.synth_shell import PortRegisters, SerialShell
@@ -159,7 +181,9 @@ def synthesize_block(component, target: str, freq: float, seeds, workdir: Path,
     shell = PortRegisters(component) if TARGETS[target]["shell"] == "registers" \
         else SerialShell(component)
     try:
-        return synthesize(shell, shell.ports, target, workdir, freq, seeds, quiet)
+        return synthesize(shell, shell.ports, target, workdir, freq, seeds, quiet, time_limit)
+    except SynthesisTimeout as e:
+        raise SynthesisTimeLimit(f"{e}\n(time limit {time_limit:g} s)") from None
     except SynthesisError as e:
         raise UsageError(str(e)) from None
 
@@ -223,11 +247,12 @@ def engine_parameters(target: str, **given) -> dict:
 
 
 def synthesize_engine(plan, target: str, tech: str, freq: float, seeds, workdir: Path,
-                      quiet: bool = False) -> dict:
+                      quiet: bool = False, time_limit: float | None = None) -> dict:
     """The layer engine of ``plan`` out of context on ``target`` (see :func:`synthesize`)."""
     from hw.layer_engine import LayerEngine
 
-    r = synthesize_block(LayerEngine(plan, tech), target, freq, seeds, workdir, quiet)
+    r = synthesize_block(LayerEngine(plan, tech), target, freq, seeds, workdir, quiet,
+                         time_limit)
     r["block"] = "layer_engine"
     r["tech"] = tech
     return r

@@ -23,13 +23,15 @@ from .tuner_models import LINEAR_RESOURCES, PRIORS, features
 __all__ = ["measure_points", "calibrate", "synthesize_point"]
 
 
-def synthesize_point(model: str, target: str, point: dict, seed: int, freq: float) -> dict:
+def synthesize_point(model: str, target: str, point: dict, seed: int, freq: float,
+                     time_limit: float | None = None) -> dict:
     """One synthesis of the engine of ``model`` at ``point`` (a worker's job: no shared
-    state, picklable arguments).  Returns the figures or ``{"error": reason}``."""
+    state, picklable arguments).  Returns the figures or ``{"error": reason}``, with
+    ``time_limit_s`` when the run was stopped at ``time_limit`` seconds."""
     from golden.engine_plan import plan_engine
 
     from .engine_options import load_quantized
-    from .synth import engine_parameters, synthesize_engine
+    from .synth import SynthesisTimeLimit, engine_parameters, synthesize_engine
 
     tmp = None
     try:
@@ -38,7 +40,10 @@ def synthesize_point(model: str, target: str, point: dict, seed: int, freq: floa
         tech = hw.pop("tech")
         plan = plan_engine(qnet, **hw)
         with tempfile.TemporaryDirectory(prefix="circnn-tune-") as tmp:
-            r = synthesize_engine(plan, target, tech, freq, [seed], Path(tmp), quiet=True)
+            r = synthesize_engine(plan, target, tech, freq, [seed], Path(tmp), quiet=True,
+                                  time_limit=time_limit)
+    except SynthesisTimeLimit as e:
+        return {"error": str(e).replace(tmp, "<workdir>"), "time_limit_s": time_limit}
     except (UsageError, ValueError) as e:
         # the reason without the run's temporary directory (the same on every machine)
         return {"error": str(e).replace(tmp, "<workdir>") if tmp else str(e)}
@@ -75,11 +80,21 @@ def _submit(jobs, scheduler: str | None, workers: int, quiet: bool):
             yield futures[fut], fut.result()
 
 
+def _usable(hit, time_limit):
+    """A kept result serves unless it is a run stopped at a shorter time limit than now."""
+    if hit is None or "time_limit_s" not in hit:
+        return hit is not None
+    return time_limit is not None and time_limit <= hit["time_limit_s"]
+
+
 def measure_points(model: str, target: str, points: list, seeds: list, freq: float,
                    cache_dir: Path, scheduler: str | None = None, workers: int = 2,
-                   quiet: bool = False, use_cache: bool = True) -> list[dict]:
+                   quiet: bool = False, use_cache: bool = True,
+                   time_limit: float | None = None) -> list[dict]:
     """Synthesize every point at every seed; returns, per point, the figures (Fmax the median
-    over seeds), ``runs`` and ``cached`` counts, or ``error``."""
+    over seeds), ``runs`` and ``cached`` counts, or ``error``.  ``time_limit``: seconds per
+    run (Yosys and nextpnr), a run stopped there is a failure kept as such, tried again only
+    with a longer limit."""
     model_digest = file_digest(model)
     runs, jobs, keys = {}, [], []
     for i, pt in enumerate(points):
@@ -87,10 +102,10 @@ def measure_points(model: str, target: str, points: list, seeds: list, freq: flo
             key = run_key({"point": pt, "target": target, "seed": seed, "freq": freq,
                            "model": model_digest})
             hit = load_run(cache_dir, key) if use_cache else None
-            if hit is not None:
+            if _usable(hit, time_limit):
                 runs[(i, seed)] = (hit, True)
             else:
-                jobs.append((model, target, pt, seed, freq))
+                jobs.append((model, target, pt, seed, freq, time_limit))
                 keys.append((i, seed, key))
     progress(f"tune: {len(jobs)} synthesis run(s) to do, {len(runs)} cached"
              f"{' (Dask ' + scheduler + ')' if scheduler and jobs else ''}", quiet)
@@ -106,6 +121,9 @@ def measure_points(model: str, target: str, points: list, seeds: list, freq: flo
         errors = [r["error"] for r, _ in rs if "error" in r]
         if errors:
             out.append({"parameters": pt, "error": errors[0], "runs": len(rs)})
+            limits = [r["time_limit_s"] for r, _ in rs if "time_limit_s" in r]
+            if limits:
+                out[-1]["time_limit_s"] = limits[0]
             continue
         first = rs[0][0]
         fm = [r["fmax_mhz"] for r, _ in rs if r.get("fmax_mhz")]

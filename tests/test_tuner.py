@@ -150,7 +150,7 @@ def test_calibration_reduces_the_error():
     assert cal["errors"]["lut"]["after_pct"] < 3 and cal["errors"]["ff"]["after_pct"] < 0.1
 
 
-def _model_synth(model, target, point, seed, freq):
+def _model_synth(model, target, point, seed, freq, time_limit=None):
     """Stands in for the synthesis flow in the plumbing test (deterministic figures from the
     models): what is tested is the distribution, the caching and the merging of runs."""
     from circnn.engine_options import load_quantized
@@ -296,3 +296,71 @@ def test_calibration_by_least_squares_recovers_a_linear_truth():
     assert e["method"] == "least squares" and e["before_pct"] > 5
     assert e["after_pct"] < 0.01 and e["leave_one_out_pct"] < 0.01
     assert cal["coefs"]["lut"]["mac_lanes"] == pytest.approx(520.0)
+
+
+def test_a_tool_run_is_stopped_at_the_time_limit(tmp_path):
+    import time
+
+    from circnn.synth import SynthesisTimeout, _run
+
+    t0 = time.time()
+    with pytest.raises(SynthesisTimeout, match="sleep stopped at the time limit"):
+        _run(["sleep", "30"], tmp_path, tmp_path / "log", "sleep", deadline=time.time() + 1)
+    assert time.time() - t0 < 10
+
+
+def _slow_point_synth(model, target, point, seed, freq, time_limit=None):
+    """The model stand-in, except that points with 4 lanes 'do not route' in the time limit."""
+    if point["lanes"] == 4:
+        return {"error": "nextpnr (seed 1) stopped at the time limit", "time_limit_s": time_limit}
+    return _model_synth(model, target, point, seed, freq)
+
+
+def test_runs_stopped_at_the_time_limit_are_kept_and_retried_only_with_a_longer_one(
+        tmp_path, monkeypatch):
+    import circnn.tuner_measure as tm
+
+    model = _write_model(tmp_path)
+    monkeypatch.setattr(tm, "synthesize_point", _slow_point_synth)
+    points = [{"p": 1, "d": 2, "lanes": 2}, {"p": 1, "d": 2, "lanes": 4}]
+
+    def sweep(limit):
+        return tm.measure_points(str(model), "ecp5-85k", points, [1], 150.0, tmp_path / "c",
+                                 workers=1, quiet=True, time_limit=limit)
+
+    first = sweep(600)
+    assert "error" not in first[0] and first[1]["time_limit_s"] == 600
+    assert [r.get("cached") for r in sweep(600)] == [1, None]       # not retried
+    assert sweep(300)[1]["time_limit_s"] == 600                      # a shorter limit: kept
+    assert sweep(1200)[1]["time_limit_s"] == 1200                    # a longer one: tried again
+    assert sweep(None)[1]["time_limit_s"] is None                    # no limit: tried again
+
+
+def test_replacements_are_the_nearest_points_not_tried():
+    from circnn.cmd_tune import _replacements
+
+    fits = list("abcdefg")
+    assert _replacements(fits, ["a", "d", "g"], ["d"], 1) == ["c"]      # a tie: the smaller
+    assert _replacements(fits, ["a", "c", "d", "g"], ["d"], 1) == ["e"]
+    assert _replacements(fits, ["a", "d", "g"], ["d", "g"], 2) == ["c", "f"]
+    assert _replacements(fits, ["a", "d", "g"], ["d", "g"], 1) == ["c"]
+    assert _replacements(fits, fits, ["d"], 1) == []
+
+
+def test_tune_measures_other_points_in_place_of_the_failed_ones(tmp_path, monkeypatch, capsys):
+    import circnn.tuner_measure as tm
+
+    model = _write_model(tmp_path)
+    monkeypatch.setattr(tm, "synthesize_point", _slow_point_synth)
+    out = tmp_path / "t.json"
+    code, text, err = run(["tune", "-m", model, "--measure", "--measure-points", "5",
+                           "--time-limit", "0.5", "--workers", "1", "--cache-dir",
+                           tmp_path / "cache", "--json", out], capsys)
+    assert code == 0, err
+    rep = json.loads(out.read_text())
+    ok = [m for m in rep["measured"] if "error" not in m]
+    failed = [m for m in rep["measured"] if "error" in m]
+    assert failed and all(m["parameters"]["lanes"] == 4 for m in failed)
+    assert all(m["time_limit_s"] == 30 for m in failed)
+    assert len(ok) == 5 and all(m["parameters"]["lanes"] != 4 for m in ok)
+    assert rep["calibration"]["lut"]["points"] == 5
