@@ -5,7 +5,8 @@ calibration of the models against them.
 Each run is one ``(point, seed)``; its result is kept (:mod:`circnn.synth_cache`), keyed by the
 point, the target, the clock, the seed, the model file's contents, the gateware's source and
 the toolchain's versions, so a repeated sweep costs nothing.  A failed run (the design
-does not fit, a tool error) is recorded with its reason and the sweep goes on.
+does not fit, a tool error, the time limit) is recorded with its reason and the sweep goes on;
+a tool crash without an error message is run once more and, failing again, not cached.
 """
 
 from __future__ import annotations
@@ -27,7 +28,23 @@ def synthesize_point(model: str, target: str, point: dict, seed: int, freq: floa
                      time_limit: float | None = None) -> dict:
     """One synthesis of the engine of ``model`` at ``point`` (a worker's job: no shared
     state, picklable arguments).  Returns the figures or ``{"error": reason}``, with
-    ``time_limit_s`` when the run was stopped at ``time_limit`` seconds."""
+    ``time_limit_s`` when the run was stopped at ``time_limit`` seconds.  A tool that exits
+    with an error status but no ``ERROR`` line (a crash, not a verdict on the design) is run
+    once more; if it fails so again the result says ``transient`` (and is not cached)."""
+    r = _synthesize_once(model, target, point, seed, freq, time_limit)
+    if _transient(r):
+        r = _synthesize_once(model, target, point, seed, freq, time_limit)
+        if _transient(r):
+            r["transient"] = True
+    return r
+
+
+def _transient(r: dict) -> bool:
+    e = r.get("error", "")
+    return "failed (exit" in e and "ERROR" not in e and "time_limit_s" not in r
+
+
+def _synthesize_once(model, target, point, seed, freq, time_limit) -> dict:
     from golden.engine_plan import plan_engine
 
     from .engine_options import load_quantized
@@ -111,7 +128,8 @@ def measure_points(model: str, target: str, points: list, seeds: list, freq: flo
              f"{' (Dask ' + scheduler + ')' if scheduler and jobs else ''}", quiet)
     for n, (j, result) in enumerate(_submit(jobs, scheduler, workers, quiet), 1):
         i, seed, key = keys[j]
-        store_run(cache_dir, key, result)   # failures too: a repeated sweep does not retry them
+        if not result.get("transient"):     # failures too: a repeated sweep does not retry them
+            store_run(cache_dir, key, result)
         runs[(i, seed)] = (result, False)
         what = result.get("error") or f"{result['lut']} LUT, {result['fmax_mhz']} MHz"
         progress(f"tune: [{n}/{len(jobs)}] {points[i]} seed {seed}: {what}", quiet)

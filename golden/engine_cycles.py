@@ -17,11 +17,12 @@ def unit_delays(plan: EnginePlan) -> dict:
     Y word, ``post`` from a sample to its write, ``skid`` the register between the FFT engine
     and the Z buffer and serializer.  A pipelined plan (``plan.fft.pipeline > 0``) registers
     the reader's requests and data, the MAC lanes' inputs and requantization, the
-    post-processor's sum and shift."""
+    post-processor's sum and shift (and its pooling comparison)."""
     pipe = plan.fft.pipeline
     if not pipe:
         return {"reader": 6, "mac": 2 + 5, "post": 2, "skid": 0}
-    return {"reader": 9, "mac": 2 + 9 + pipe, "post": 4, "skid": 1}
+    pools = any(lp.pool for lp in plan.layers)      # the pooling comparison is registered
+    return {"reader": 9, "mac": 2 + 9 + pipe, "post": 5 if pools else 4, "skid": 1}
 
 
 def _reader_cycles(plan: EnginePlan, lp: LayerPlan) -> tuple[int, int]:

@@ -54,7 +54,9 @@ class ActivationBuffers(wiring.Component):
     ---------------------
     Reads take 2 cycles (``delay``), writes 1; with a pipelined plan (``plan.fft.pipeline >
     0``) reads take 3: each memory's word is registered before the multiplexers that pick a
-    request's memory (on ECP5 the route out of the DP16KD and the multiplexer were one path).  ``2 * 2 * act_replicas`` memories of
+    request's memory (on ECP5 the route out of the DP16KD and the multiplexer were one path),
+    and the read-modify-write word after the multiplexer of its two buffers (it feeds the
+    pooling comparator).  ``2 * 2 * act_replicas`` memories of
     ``act_bank_depth`` words of ``width`` bits (``merged``: 2 memories of twice
     ``act_bank_depth`` rounded up to a power of two).
 
@@ -108,13 +110,14 @@ class ActivationBuffers(wiring.Component):
         m = Module()
         plan = self._plan
         R, w = plan.act_replicas, plan.width
-        mems = {}
+        mems, rams = {}, {}
         for b in range(2):
             for n in range(2):
                 for r in range(R):
                     ram = SimpleDualPortRAM(w, plan.act_bank_depth, self._tech)
                     m.submodules[f"act{b}_bank{n}_copy{r}"] = ram
                     mems[b, n, r] = self._word(m, ram, f"act{b}_bank{n}_copy{r}")
+                    rams[b, n, r] = ram
                     self._ports(m, ram, b, n, r)
         # which memory each answer comes from, as the request left
         lanes = self.lane
@@ -124,9 +127,16 @@ class ActivationBuffers(wiring.Component):
                                | (lanes[i].replica if R > 1 else 0))
             sel = self._delayed(m, sel, f"lane{i}_sel")
             m.d.comb += self.lane_data[i].eq(self._pick(mems, sel, R))
-        src2 = self._delayed(m, self.src, "src")
-        for n in range(2):
-            m.d.comb += self.rmw_data[n].eq(Mux(src2, mems[0, n, 0], mems[1, n, 0]))
+        if self.delay == 2:
+            src2 = self._delayed(m, self.src, "src")
+            for n in range(2):
+                m.d.comb += self.rmw_data[n].eq(Mux(src2, mems[0, n, 0], mems[1, n, 0]))
+        else:   # the word registered after the buffer's multiplexer: the comparison's input
+            src1 = self._delayed(m, self.src, "src", self.delay - 1)
+            for n in range(2):
+                word = Signal(w, name=f"rmw{n}_word")
+                m.d.sync += word.eq(Mux(src1, rams[0, n, 0].r_data, rams[1, n, 0].r_data))
+                m.d.comb += self.rmw_data[n].eq(word)
         usel = Signal(3)
         m.d.comb += usel.eq(Mux(self.src, 4, 0) | (self.unload_bank << 1))
         m.d.comb += self.unload_data.eq(self._pick(mems, self._delayed(m, usel, "unload_sel"), R))
@@ -186,8 +196,8 @@ class ActivationBuffers(wiring.Component):
             src_addr = Mux(self.unload_en & (self.unload_bank == n), self.unload_addr, src_addr)
         m.d.comb += ram.r_addr.eq(Mux(dst, addr, src_addr))
 
-    def _delayed(self, m, value, name):
-        for i in range(self.delay):
+    def _delayed(self, m, value, name, cycles=None):
+        for i in range(self.delay if cycles is None else cycles):
             reg = Signal.like(value, name=f"{name}_d{i}")
             m.d.sync += reg.eq(value)
             value = reg

@@ -45,7 +45,12 @@ class PostProcessor(wiring.Component):
     pipelined plan (``plan.fft.pipeline > 0``) ``4``: the bias sum and the requantization get a
     register each, so that no path holds the adder, the shift and the saturation (the
     read-modify-write read is then issued 1 cycle after the sample: the activation buffers'
-    reads take 3 cycles then).  Two bias banks, two
+    reads take 3 cycles then); ``5`` when a layer of that plan pools: the comparison's result
+    is registered before the write, so that no path holds the comparator, the multiplexer and
+    the route to the block RAMs' data inputs.  The write then comes 4 cycles after its read,
+    one more than the ``frames_out * k >= 4`` cycles between two reads of a word allow, so the
+    write made in the cycle of a read to the same address is forwarded to that read (one
+    address comparator; the write data travels with the read).  Two bias banks, two
     adders, two requantizers (constant shifts for the plan's layer shifts), two comparators.
 
     Members
@@ -83,7 +88,14 @@ class PostProcessor(wiring.Component):
 
     @property
     def delay(self) -> int:
-        return 4 if self._plan.fft.pipeline else 2
+        if not self._plan.fft.pipeline:
+            return 2
+        return 5 if self._registered_max else 4
+
+    @property
+    def _registered_max(self) -> bool:
+        """The pooling comparison gets its own stage (pipelined plans that pool)."""
+        return bool(self._plan.fft.pipeline) and any(lp.pool for lp in self._plan.layers)
 
     def elaborate(self, platform):
         m = Module()
@@ -138,8 +150,15 @@ class PostProcessor(wiring.Component):
         with m.If(self.layer_start):
             m.d.sync += [s.valid.eq(0) for s in stages[1:]] + [s["in"].eq(0) for s in stages[1:]]
         s2, last = stages[2], stages[-1]
-        # the read-modify-write read, the activation buffers' read delay before the write
-        m.d.comb += self.rmw_addr.eq(stages[self.delay - activation_read_delay(plan)].addr)
+        pipe = bool(plan.fft.pipeline)
+        # the comparison's stage, and the read-modify-write read the buffers' read delay before
+        cmp = stages[self.delay - 1] if self._registered_max else last
+        read_at = (self.delay - 1 if self._registered_max else self.delay) \
+            - activation_read_delay(plan)
+        m.d.comb += self.rmw_addr.eq(stages[read_at].addr)
+        olds = [self.rmw_data[i].as_signed() for i in range(2)]
+        if self._registered_max:
+            olds = self._forwarded(m, olds, stages[read_at].addr, activation_read_delay(plan))
 
         # ---- stage 2: bias, ReLU, requantization (registered twice if pipelined); pooling ------
         shifts = [lp.out_shift for lp in plan.layers]
@@ -147,20 +166,41 @@ class PostProcessor(wiring.Component):
         for i in range(2):
             z = s2.y[i] + biases[i]
             z = Mux(d.relu & z[-1], 0, z)
-            if self.delay == 4:
+            if pipe:
                 zr = Signal.like(z, name=f"post_z{i}")
                 m.d.sync += zr.eq(z)
                 z = zr
             a, clip = saturate(round_shift_among(z, d.out_shift, shifts), W)
-            if self.delay == 4:
+            if pipe:
                 ar, cr = Signal.like(a, name=f"post_a{i}"), Signal(name=f"post_clip{i}")
                 m.d.sync += [ar.eq(a), cr.eq(clip)]
                 a, clip = ar, cr
-            old = self.rmw_data[i].as_signed()
-            a_new = Mux(d.pool & ~last.first & (old > a), old, a)
+            a_new = Mux(d.pool & ~cmp.first & (olds[i] > a), olds[i], a)
+            if self._registered_max:
+                wr, cr = Signal.like(a, name=f"post_max{i}"), Signal(name=f"post_clip{i}_d")
+                m.d.sync += [wr.eq(a_new), cr.eq(clip)]
+                a_new, clip = wr, cr
             m.d.comb += [self.write_en[i].eq(last["in"][i] & (last.kept | ~d.pool)),
                          self.write_data[i].eq(a_new)]
             clips.append(last["in"][i] & clip)
         m.d.comb += [self.write_addr.eq(last.addr), self.clipped.eq(clips[0] + clips[1]),
                      self.idle.eq(~Cat(*(s.valid for s in stages[1:])).any())]
         return m
+
+    def _forwarded(self, m, words, read_addr, latency):
+        """``words`` (the read-modify-write read's, ``latency`` cycles after the request), with
+        the write made in the request's cycle to the same address in their place (a read
+        during a write to its address returns the word before the write)."""
+        out = []
+        for i in range(2):
+            hit = Signal(name=f"post_fwd{i}")
+            val = Signal(self._plan.width, name=f"post_fwd{i}_data")
+            m.d.comb += [hit.eq(self.write_en[i] & (self.write_addr == read_addr)),
+                         val.eq(self.write_data[i])]
+            for n in range(latency):
+                hr = Signal(name=f"post_fwd{i}_d{n}")
+                vr = Signal.like(val, name=f"post_fwd{i}_data_d{n}")
+                m.d.sync += [hr.eq(hit), vr.eq(val)]
+                hit, val = hr, vr
+            out.append(Mux(hit, val.as_signed(), words[i]))
+        return out

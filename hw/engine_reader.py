@@ -233,14 +233,16 @@ class FrameReader(wiring.Component):
         rt2 = ctl2[4 + READ_LANES + len(rf):]
 
         # ---- stage 2: activation requests ----------------------------------------------------
-        ok2 = self._requests(m, d, tables, tl, (iy0_2, ix0_2, pix_2), (v2, mode2, lanes2),
+        oks = self._requests(m, d, tables, tl, (iy0_2, ix0_2, pix_2), (v2, mode2, lanes2),
                              rt2, rf2)
 
         zc4 = self._pack_output(m, d, rf, rt, rh, j_now, delayed)
 
-        # ---- stage 4 (7 when pipelined): the pair is assembled in a register and leaves with its last step --------
-        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2, Cat(*ok2)), 2 + self._extra, "rd_ctl4")
-        self._assemble_pair(m, ctl4, zc4, start_layer)
+        # ---- stage 4 (7 when pipelined): the pair is assembled in a register and leaves with
+        # its last step (the columns' flags come from stage 2, or 3 when pipelined) ----------
+        ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2), 2 + self._extra, "rd_ctl4")
+        ok4 = delayed(Cat(*oks), 2 + self._extra - self._registered, "rd_ok4")
+        self._assemble_pair(m, Cat(ctl4, ok4), zc4, start_layer)
         return m
 
     def _input_position(self, m, d, vbits, max_out_w, sw):
@@ -267,7 +269,9 @@ class FrameReader(wiring.Component):
     def _requests(self, m, d, tables, tl, pos2, ctl2, rt2, rf2):
         """Stage 2: the activation read of each lane the step issues (im2col through the patch
         table, or the vector's own layout); returns per lane whether the column is real (in
-        range, inside the image), else the pair gets a zero there."""
+        range, inside the image), else the pair gets a zero there: at stage 2, or when
+        pipelined at stage 3 (the tap's position registered before its bounds are compared,
+        so that no path holds the patch table's block RAM, an adder and a comparator)."""
         iy0_2, ix0_2, pix_2 = pos2
         v2, mode2, lanes2 = ctl2
         R = self._plan.act_replicas
@@ -279,6 +283,13 @@ class FrameReader(wiring.Component):
             ent = data.View(tl, tables[lane].r_data)
             iy = iy0_2 + ent.ky
             ix = ix0_2 + ent.kx
+            in_range = e < d.n
+            if self._registered:
+                iy3 = Signal.like(iy, name=f"tap_y{lane}")
+                ix3 = Signal.like(ix, name=f"tap_x{lane}")
+                r3 = Signal(name=f"in_range{lane}")
+                m.d.sync += [iy3.eq(iy), ix3.eq(ix), r3.eq(in_range)]
+                iy, ix, in_range = iy3, ix3, r3
             inb = (iy >= 0) & (iy < d.in_h) & (ix >= 0) & (ix < d.in_w)
             req = Signal.like(self.act[lane], name=f"request{lane}")
             if self._registered:
@@ -292,7 +303,7 @@ class FrameReader(wiring.Component):
                 req.addr.eq(Mux(d.gather, pix_2 + ent.off, Cat(t, rf2))),
                 req.replica.eq(0 if R == 1 else Mux(d.fast, j, par)),
             ]
-            ok2.append((e < d.n) & (inb | ~d.gather))
+            ok2.append(in_range & (inb | ~d.gather))
         return ok2
 
     def _assemble_pair(self, m, ctl4, zc4, start_layer):

@@ -56,6 +56,7 @@ def test_engine_rtl_bit_exact(name, build, p, d, lanes, sim, tmp_path):
 
 @pytest.mark.parametrize("tech, sim, pipeline, lanes, net", [
     ("ecp5", "verilator", 2, 2, "cnn"), ("ice40", "icarus", 0, 1, "mlp"),
+    ("ecp5", "icarus", 2, 2, "cnn-k4"),     # pooled vectors 4 cycles long: the forwarded write
     pytest.param("ice40", "verilator", 1, 2, "cnn", marks=pytest.mark.slow)])
 def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path):
     """The engine on a device's primitives (ECP5: DP16KD and MULT18X18D; iCE40: SB_RAM40_4K,
@@ -65,7 +66,9 @@ def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path)
     stalls."""
     need(sim)
     rng = np.random.default_rng(21)
-    model = cnn_net(rng, 8, (2, 5, 5), (8,), 3) if net == "cnn" else fc_net(rng, 8, [24, 40, 10])
+    model = {"cnn": lambda: cnn_net(rng, 8, (2, 5, 5), (8,), 3),
+             "cnn-k4": lambda: cnn_net(rng, 4, (1, 6, 6), (4,), 3),
+             "mlp": lambda: fc_net(rng, 8, [24, 40, 10])}[net]()
     qnet, _ = quantized(model, rng)
     x = _inputs(qnet, rng, 2)
     plan = plan_engine(qnet, p=1, d=1 if tech == "ice40" else None, lanes=lanes,

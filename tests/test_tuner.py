@@ -364,3 +364,37 @@ def test_tune_measures_other_points_in_place_of_the_failed_ones(tmp_path, monkey
     assert all(m["time_limit_s"] == 30 for m in failed)
     assert len(ok) == 5 and all(m["parameters"]["lanes"] != 4 for m in ok)
     assert rep["calibration"]["lut"]["points"] == 5
+
+
+def test_a_tool_crash_is_run_again_and_never_cached(tmp_path, monkeypatch):
+    """A tool exiting with an error status but no ERROR line (seen once: Yosys exit 1 with
+    three syntheses starting together) is not a verdict on the design."""
+    import circnn.tuner_measure as tm
+
+    model = _write_model(tmp_path)
+    log = tmp_path / "calls"      # the runs happen in worker processes
+    log.write_text("")
+    crash = {"error": "yosys failed (exit 1); last lines of <workdir>/synth.log:\n$ yosys"}
+
+    def flaky(model, target, point, seed, freq, time_limit):
+        with open(log, "a") as f:
+            f.write(f"{point['lanes']}\n")
+        if point["lanes"] == 4 or log.read_text().split().count("2") == 1:
+            return dict(crash)
+        return _model_synth(model, target, point, seed, freq)
+
+    def runs(lanes):
+        return log.read_text().split().count(str(lanes))
+
+    monkeypatch.setattr(tm, "_synthesize_once", flaky)
+    points = [{"p": 1, "d": 2, "lanes": 2}, {"p": 1, "d": 2, "lanes": 4}]
+    got = tm.measure_points(str(model), "ecp5-85k", points, [1], 150.0, tmp_path / "c",
+                            workers=1, quiet=True)
+    assert "error" not in got[0] and runs(2) == 2          # run again, then measured
+    assert got[1]["error"] == crash["error"] and runs(4) == 2
+    again = tm.measure_points(str(model), "ecp5-85k", points, [1], 150.0, tmp_path / "c",
+                              workers=1, quiet=True)
+    assert again[0]["cached"] == 1 and "cached" not in again[1] and runs(4) == 4
+    # a failure with the tool's ERROR line is a verdict: kept
+    assert not tm._transient({"error": "nextpnr (seed 1) failed (exit 1); ...\nERROR: Unable "
+                                       "to place cell"})
