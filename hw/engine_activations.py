@@ -11,16 +11,23 @@ from golden.engine_plan import EnginePlan
 from .ram import SimpleDualPortRAM
 from .select import select
 
-__all__ = ["ActivationBuffers", "READ_LANES", "activation_read_delay"]
+__all__ = ["ActivationBuffers", "READ_LANES", "activation_read_delay",
+           "activation_address_delay"]
 
 #: Reader requests per cycle: samples t, t+1 (j) of blocks 2r, 2r+1 (par), lane 2j + par.
 READ_LANES = 4
 
 
 def activation_read_delay(plan: EnginePlan) -> int:
-    """Cycles from a read request to its word (:attr:`ActivationBuffers.delay`): 2, or 3 with a
-    pipelined plan."""
-    return 3 if plan.fft.pipeline else 2
+    """Cycles from a read request to its word (:attr:`ActivationBuffers.delay`): 2, or 4 with a
+    pipelined plan (each memory's read address and its word registered)."""
+    return 4 if plan.fft.pipeline else 2
+
+
+def activation_address_delay(plan: EnginePlan) -> int:
+    """Cycles from a read request to the memories' read (their address registers): 0, or 1
+    with a pipelined plan.  A write in that cycle to the address read is not in the word."""
+    return 1 if plan.fft.pipeline else 0
 
 
 def _request(plan: EnginePlan) -> data.StructLayout:
@@ -53,10 +60,12 @@ class ActivationBuffers(wiring.Component):
     Latency and resources
     ---------------------
     Reads take 2 cycles (``delay``), writes 1; with a pipelined plan (``plan.fft.pipeline >
-    0``) reads take 3: each memory's word is registered before the multiplexers that pick a
-    request's memory (on ECP5 the route out of the DP16KD and the multiplexer were one path),
-    and the read-modify-write word after the multiplexer of its two buffers (it feeds the
-    pooling comparator).  ``2 * 2 * act_replicas`` memories of
+    0``) reads take 4: each memory's read address is registered after the multiplexer that
+    picks its request (on ECP5 the request's decoding, that multiplexer and the route to the
+    DP16KD were one path), and each memory's word before the multiplexers that pick a
+    request's memory (the route out of the DP16KD and the multiplexer were one path),
+    and the read-modify-write word after the multiplexer of its two buffers and of the
+    forwarded write (it feeds the pooling comparator).  ``2 * 2 * act_replicas`` memories of
     ``act_bank_depth`` words of ``width`` bits (``merged``: 2 memories of twice
     ``act_bank_depth`` rounded up to a power of two).
 
@@ -68,6 +77,9 @@ class ActivationBuffers(wiring.Component):
     lane[4] : In(request)        read requests into buffer src
     lane_data[4] : Out           their words, ``delay`` cycles later
     rmw_addr : In, rmw_data[2] : Out                 both banks of buffer dst, copy 0
+    rmw_fwd_en : In(2), rmw_fwd_data[2] : In         with a pipelined plan: a word taken
+                                                     instead of bank n's, ``delay - 1`` cycles
+                                                     after the request (a write forwarded)
     unload_en, unload_bank, unload_addr : In, unload_data : Out   buffer src, copy 0
     """
 
@@ -83,6 +95,7 @@ class ActivationBuffers(wiring.Component):
             "lane": In(data.ArrayLayout(_request(plan), READ_LANES)),
             "lane_data": Out(data.ArrayLayout(w, READ_LANES)),
             "rmw_addr": In(range(depth)), "rmw_data": Out(word),
+            "rmw_fwd_en": In(2), "rmw_fwd_data": In(word),
             "unload_en": In(1), "unload_bank": In(1), "unload_addr": In(range(depth)),
             "unload_data": Out(w),
         })
@@ -92,7 +105,7 @@ class ActivationBuffers(wiring.Component):
         return activation_read_delay(self._plan)
 
     def _word(self, m, ram, name):
-        """A memory's read word, registered once more when pipelined (``delay`` 3)."""
+        """A memory's read word, registered once more when pipelined (``delay`` 4)."""
         if self.delay == 2:
             return ram.r_data
         r = Signal.like(ram.r_data, name=f"{name}_word")
@@ -135,7 +148,8 @@ class ActivationBuffers(wiring.Component):
             src1 = self._delayed(m, self.src, "src", self.delay - 1)
             for n in range(2):
                 word = Signal(w, name=f"rmw{n}_word")
-                m.d.sync += word.eq(Mux(src1, rams[0, n, 0].r_data, rams[1, n, 0].r_data))
+                m.d.sync += word.eq(Mux(self.rmw_fwd_en[n], self.rmw_fwd_data[n],
+                                        Mux(src1, rams[0, n, 0].r_data, rams[1, n, 0].r_data)))
                 m.d.comb += self.rmw_data[n].eq(word)
         usel = Signal(3)
         m.d.comb += usel.eq(Mux(self.src, 4, 0) | (self.unload_bank << 1))
@@ -161,8 +175,9 @@ class ActivationBuffers(wiring.Component):
                 ram.w_addr.eq(Mux(loading, self.load_addr,
                                   self.post_addr | (~self.src << self._abits))),
                 ram.w_data.eq(Mux(loading, self.load_data, self.post_data[n])),
-                ram.r_addr.eq(src_addr | (self.src << self._abits)), ram.r_en.eq(1),
+                ram.r_en.eq(1),
             ]
+            self._read_address(m, ram, src_addr | (self.src << self._abits), f"bank{n}")
         for i in range(READ_LANES):
             bank = self._delayed(m, self.lane[i].bank, f"lane{i}_bank")
             m.d.comb += self.lane_data[i].eq(Mux(bank, rams[1], rams[0]))
@@ -194,7 +209,15 @@ class ActivationBuffers(wiring.Component):
             src_addr = Mux(hit[i], self.lane[i].addr, src_addr)
         if r == 0:
             src_addr = Mux(self.unload_en & (self.unload_bank == n), self.unload_addr, src_addr)
-        m.d.comb += ram.r_addr.eq(Mux(dst, addr, src_addr))
+        self._read_address(m, ram, Mux(dst, addr, src_addr), f"act{b}_bank{n}_copy{r}")
+
+    def _read_address(self, m, ram, addr, name):
+        """``ram``'s read address: ``addr``, registered first when pipelined (``delay`` 4)."""
+        if activation_address_delay(self._plan):
+            reg = Signal.like(ram.r_addr, name=f"{name}_raddr")
+            m.d.sync += reg.eq(addr)
+            addr = reg
+        m.d.comb += ram.r_addr.eq(addr)
 
     def _delayed(self, m, value, name, cycles=None):
         for i in range(self.delay if cycles is None else cycles):

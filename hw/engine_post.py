@@ -11,13 +11,18 @@ from amaranth.lib.wiring import In, Out
 from golden.engine_plan import EnginePlan
 from golden.fixedpoint import saturate as saturate_model
 
-from .engine_activations import activation_read_delay
+from .engine_activations import activation_address_delay, activation_read_delay
 from .engine_beats import value_pair_layout
 from .engine_sequencer import descriptor_layout
 from .fixed import round_shift_among, saturate
 from .ram import SimpleDualPortRAM
 
 __all__ = ["PostProcessor"]
+
+
+def _offset(v):
+    """``v`` (signed) in offset binary: unsigned, in the same order."""
+    return Cat(v[:-1], ~v[-1])
 
 
 class PostProcessor(wiring.Component):
@@ -36,22 +41,23 @@ class PostProcessor(wiring.Component):
     the first of a 2x2 window writes, the other three read (read-modify-write), compare and write
     the larger; pixels the floor of an odd size drops are not written, their saturations are
     counted (as in the golden model).  A vector's outputs take ``frames_out * k >= 4`` cycles, so
-    a word is read again (by the next vector) only after its write, the activation buffers'
-    read delay (2 or 3 cycles) after its read.
+    a word is read again (by the next vector) at least 4 cycles after the previous read of it.
 
     Latency and resources
     ---------------------
-    ``delay = 2`` cycles from a sample to its write (bias and read-modify-write read); with a
-    pipelined plan (``plan.fft.pipeline > 0``) ``4``: the bias sum and the requantization get a
-    register each, so that no path holds the adder, the shift and the saturation (the
-    read-modify-write read is then issued 1 cycle after the sample: the activation buffers'
-    reads take 3 cycles then); ``5`` when a layer of that plan pools: the comparison's result
-    is registered before the write, so that no path holds the comparator, the multiplexer and
-    the route to the block RAMs' data inputs.  The write then comes 4 cycles after its read,
-    one more than the ``frames_out * k >= 4`` cycles between two reads of a word allow, so the
-    write made in the cycle of a read to the same address is forwarded to that read (one
-    address comparator; the write data travels with the read).  Two bias banks, two
-    adders, two requantizers (constant shifts for the plan's layer shifts), two comparators.
+    ``delay = 2`` cycles from a sample to its write (the read-modify-write read issued with
+    the sample, the memories reading at once: 2 cycles from read to write); with a pipelined
+    plan (``plan.fft.pipeline > 0``) ``4``: the bias sum and the requantization get a register
+    each, so that no path holds the adder, the shift and the saturation (the activation
+    buffers' reads take 4 cycles then, the memories reading 1 cycle after the request); ``5``
+    when a layer of that plan pools: the comparison's result is registered (with both words)
+    before the choice and the write, so that no path holds the comparator, the multiplexer and
+    the route to the block RAMs' data inputs.  The write then comes 4 cycles after the
+    memories' read, as late as the next read of the word may come, so the write made in the
+    cycle of a read to the same address is forwarded to that read (one address comparator;
+    the write data travels with the read and the buffers take it in place of the word).  Two
+    bias banks, two adders, two requantizers (constant shifts for the plan's layer shifts), two
+    comparators.
 
     Members
     -------
@@ -59,6 +65,7 @@ class PostProcessor(wiring.Component):
     valid : In(1), i : In(value_pair_layout)   from the serializer
     write_en : Out(2), write_addr, write_data[2] : Out       the destination buffer
     rmw_addr : Out, rmw_data : In(2 words)                  its read-modify-write read
+    rmw_fwd_en : Out(2), rmw_fwd_data : Out(2 words)        a write forwarded to that read
     clipped : Out(range(3)), idle : Out(1), vectors_done : Out(range(vectors + 1))
     """
 
@@ -72,6 +79,7 @@ class PostProcessor(wiring.Component):
             "write_en": Out(2), "write_addr": Out(range(depth)),
             "write_data": Out(data.ArrayLayout(W, 2)),
             "rmw_addr": Out(range(depth)), "rmw_data": In(data.ArrayLayout(W, 2)),
+            "rmw_fwd_en": Out(2), "rmw_fwd_data": Out(data.ArrayLayout(W, 2)),
             "clipped": Out(range(3)), "idle": Out(1),
             "vectors_done": Out(range(max(lp.vectors for lp in plan.layers) + 1)),
         })
@@ -158,7 +166,10 @@ class PostProcessor(wiring.Component):
         m.d.comb += self.rmw_addr.eq(stages[read_at].addr)
         olds = [self.rmw_data[i].as_signed() for i in range(2)]
         if self._registered_max:
-            olds = self._forwarded(m, olds, stages[read_at].addr, activation_read_delay(plan))
+            # the memories read ``activation_address_delay`` cycles after the request; the
+            # buffers' word register takes the forwarded word one cycle before the word is out
+            at = read_at + activation_address_delay(plan)
+            self._forward(m, stages[at].addr, read_at + activation_read_delay(plan) - 1 - at)
 
         # ---- stage 2: bias, ReLU, requantization (registered twice if pipelined); pooling ------
         shifts = [lp.out_shift for lp in plan.layers]
@@ -175,11 +186,18 @@ class PostProcessor(wiring.Component):
                 ar, cr = Signal.like(a, name=f"post_a{i}"), Signal(name=f"post_clip{i}")
                 m.d.sync += [ar.eq(a), cr.eq(clip)]
                 a, clip = ar, cr
-            a_new = Mux(d.pool & ~cmp.first & (olds[i] > a), olds[i], a)
             if self._registered_max:
-                wr, cr = Signal.like(a, name=f"post_max{i}"), Signal(name=f"post_clip{i}_d")
-                m.d.sync += [wr.eq(a_new), cr.eq(clip)]
-                a_new, clip = wr, cr
+                # the comparison and both words registered; the choice on the way to the write
+                gt, cr = Signal(name=f"post_gt{i}"), Signal(name=f"post_clip{i}_d")
+                o_r = Signal.like(a, name=f"post_old{i}")
+                a_r = Signal.like(a, name=f"post_a{i}_d")
+                # signed order as the unsigned order of offset binary: the comparison is the
+                # carry out of one chain, no sign logic after it
+                m.d.sync += [gt.eq(_offset(olds[i]) > _offset(a)), o_r.eq(olds[i]), a_r.eq(a),
+                             cr.eq(clip)]
+                a_new, clip = Mux(d.pool & ~last.first & gt, o_r, a_r), cr
+            else:
+                a_new = Mux(d.pool & ~cmp.first & (olds[i] > a), olds[i], a)
             m.d.comb += [self.write_en[i].eq(last["in"][i] & (last.kept | ~d.pool)),
                          self.write_data[i].eq(a_new)]
             clips.append(last["in"][i] & clip)
@@ -187,11 +205,10 @@ class PostProcessor(wiring.Component):
                      self.idle.eq(~Cat(*(s.valid for s in stages[1:])).any())]
         return m
 
-    def _forwarded(self, m, words, read_addr, latency):
-        """``words`` (the read-modify-write read's, ``latency`` cycles after the request), with
-        the write made in the request's cycle to the same address in their place (a read
-        during a write to its address returns the word before the write)."""
-        out = []
+    def _forward(self, m, read_addr, latency):
+        """The write made in the cycle the memories do the read-modify-write read
+        (``read_addr``), to its address, given back ``latency`` cycles later as ``rmw_fwd_*`` (the buffers register it in place of the
+        word: a read during a write to its address returns the word before the write)."""
         for i in range(2):
             hit = Signal(name=f"post_fwd{i}")
             val = Signal(self._plan.width, name=f"post_fwd{i}_data")
@@ -202,5 +219,4 @@ class PostProcessor(wiring.Component):
                 vr = Signal.like(val, name=f"post_fwd{i}_data_d{n}")
                 m.d.sync += [hr.eq(hit), vr.eq(val)]
                 hit, val = hr, vr
-            out.append(Mux(hit, val.as_signed(), words[i]))
-        return out
+            m.d.comb += [self.rmw_fwd_en[i].eq(hit), self.rmw_fwd_data[i].eq(val)]

@@ -56,12 +56,11 @@ class FrameReader(wiring.Component):
     Latency and resources
     ---------------------
     ``delay`` cycles from a step's issue to its pair (the step's register, patch table 2,
-    activations 2, a register; when the plan's FFT is pipelined, three more: the activation
-    requests and the activation data are registered and the activation reads take 3 cycles, so
-    that the im2col adder, the activation buffers' address multiplexer, the route out of their
-    block RAMs, their data multiplexer and the pair assembly are on separate paths); a step
-    every cycle.  The patch table: four banks (a pair's
-    four columns).
+    activations 2, a register; when the plan's FFT is pipelined, four more: the activation
+    requests and the activation data are registered and the activation reads take 4 cycles, so
+    that the im2col adder, the activation buffers' address multiplexer, the route to and out
+    of their block RAMs, their data multiplexer and the pair assembly are on separate paths); a
+    step every cycle.  The patch table: four banks (a pair's four columns).
 
     Members
     -------

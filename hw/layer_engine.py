@@ -225,7 +225,8 @@ class LayerEngine(wiring.Component):
         m.d.comb += [post.valid.eq(ser.valid), post.i.eq(ser.o),
                      acts.post_en.eq(post.write_en), acts.post_addr.eq(post.write_addr),
                      acts.post_data.eq(post.write_data), acts.rmw_addr.eq(post.rmw_addr),
-                     post.rmw_data.eq(acts.rmw_data)]
+                     post.rmw_data.eq(acts.rmw_data), acts.rmw_fwd_en.eq(post.rmw_fwd_en),
+                     acts.rmw_fwd_data.eq(post.rmw_fwd_data)]
         m.d.comb += seq.layer_done.eq(seq.running & (post.vectors_done == seq.desc.vectors)
                                       & post.idle & ~ser.busy)
         # the clip flags registered: the counter's adder is off the requantizers' paths

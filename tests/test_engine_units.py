@@ -11,7 +11,8 @@ from amaranth.sim import Simulator
 
 from golden.engine_plan import block_interleaved, plan_engine
 from golden.fft_fixed import FFTParams
-from hw.engine_activations import ActivationBuffers, activation_read_delay
+from hw.engine_activations import (ActivationBuffers, activation_address_delay,
+                                   activation_read_delay)
 from hw.engine_beats import BeatPacker, Serializer
 from hw.engine_post import PostProcessor
 from hw.engine_sequencer import Phase, Sequencer
@@ -157,6 +158,46 @@ def test_activation_buffers_ports(replicas, pooled):
             assert v == (u16[1, a], u16[0, a])
         else:
             assert v == u16[lane & 1, a], (lane, a)
+
+
+def test_activation_buffers_forwarded_read_modify_write():
+    """Pipelined (reads of 4 cycles): the read-modify-write word is bank n of buffer dst, or
+    the forwarded word when ``rmw_fwd_en[n]`` is set ``delay - 1`` cycles after the request."""
+    rng = np.random.default_rng(5)
+    qnet, _ = quantized(cnn_net(rng, 4), rng)
+    plan = plan_engine(qnet, pipeline=2)
+    dut = ActivationBuffers(plan)
+    lat = dut.delay
+    assert lat == 4
+    depth = plan.act_bank_depth
+    words = rng.integers(0, 2 ** 16, (2, depth))
+    fwd = {a: (a % 3 == 0, a % 5 == 0) for a in range(depth)}
+    got = {}
+
+    async def bench(ctx):
+        ctx.set(dut.src, 0)                   # dst is buffer 1
+        for a in range(depth):
+            ctx.set(dut.post_en, 0b11)
+            ctx.set(dut.post_addr, a)
+            ctx.set(dut.post_data[0], int(words[0, a]))
+            ctx.set(dut.post_data[1], int(words[1, a]))
+            await ctx.tick()
+        ctx.set(dut.post_en, 0)
+        for c in range(depth + lat):
+            ctx.set(dut.rmw_addr, min(c, depth - 1))
+            a = c - (lat - 1)                  # the request of delay - 1 cycles ago
+            for n in range(2):
+                on = 0 <= a < depth and fwd[a][n]
+                ctx.set(dut.rmw_fwd_en[n], int(on))
+                ctx.set(dut.rmw_fwd_data[n], 0xABCD)
+            if c >= lat:
+                got[c - lat] = (ctx.get(dut.rmw_data[0]), ctx.get(dut.rmw_data[1]))
+            await ctx.tick()
+
+    simulate(dut, bench)
+    for a in range(depth):
+        want = tuple(0xABCD if fwd[a][n] else int(words[n, a]) for n in range(2))
+        assert got[a] == want, a
 
 
 def test_block_interleaved_layout():
@@ -336,9 +377,10 @@ def test_post_processor_against_model(pipeline):
         await ctx.tick()
         ctx.set(dut.layer_start, 0)
         # a memory with the engine's timing: the word at the address of ``lat`` cycles ago, as
-        # it was before the write of that cycle
+        # it was before the write of the cycle the memory read it (the request's, or the next
+        # one when the buffers register the read address)
         lat = activation_read_delay(plan)
-        addrs, states = [0] * lat, [{}] * (lat + 1)
+        addrs, states, fwds = [0] * lat, [{}] * (lat + 1), [[None, None]]
         samples = [(v, s, t) for v in range(lp.vectors) for s in range(lp.frames_out)
                    for t in range(k)]
         for n in range(len(samples) + dut.delay + 2):
@@ -352,10 +394,15 @@ def test_post_processor_against_model(pipeline):
                 ctx.set(dut.i.vector_end, int(s == lp.frames_out - 1 and t == k - 1))
             else:
                 ctx.set(dut.valid, 0)
-            old = states[-lat - 1]
+            old = states[-lat - 1 + activation_address_delay(plan)]
             for i in range(2):
-                ctx.set(dut.rmw_data[i], old.get((i, addrs[-lat]), 0))
+                word = old.get((i, addrs[-lat]), 0)
+                if fwds[-1][i] is not None:     # the buffers' register took the forwarded write
+                    word = fwds[-1][i]
+                ctx.set(dut.rmw_data[i], word)
             addrs.append(ctx.get(dut.rmw_addr))
+            fwds.append([ctx.get(dut.rmw_fwd_data[i]) if ctx.get(dut.rmw_fwd_en[i]) else None
+                         for i in range(2)])
             for i in range(2):
                 if ctx.get(dut.write_en[i]):
                     written[i, ctx.get(dut.write_addr)] = ctx.get(dut.write_data[i])
@@ -373,3 +420,30 @@ def test_post_processor_against_model(pipeline):
             for px in range(lp.pool_w):
                 bank, addr = block_interleaved(o, py * lp.pool_w + px, lp.out_stride, k)
                 assert written[bank, addr] == pooled[py, px, o], (o, py, px)
+
+
+def test_offset_binary_order_is_the_signed_order():
+    """The pooling comparison of pipelined plans compares offset binary (unsigned)."""
+    from amaranth.hdl import Module, Signal, signed
+
+    from hw.engine_post import _offset
+
+    m = Module()
+    a, b, gt = Signal(signed(16)), Signal(signed(16)), Signal()
+    m.d.comb += gt.eq(_offset(a) > _offset(b))
+    rng = np.random.default_rng(0)
+    edges = [-2 ** 15, -2 ** 15 + 1, -1, 0, 1, 2 ** 15 - 2, 2 ** 15 - 1]
+    pairs = [(x, y) for x in edges for y in edges] + [
+        tuple(int(v) for v in rng.integers(-2 ** 15, 2 ** 15, 2)) for _ in range(200)]
+    out = []
+
+    async def bench(ctx):
+        for x, y in pairs:
+            ctx.set(a, x)
+            ctx.set(b, y)
+            out.append(ctx.get(gt))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert out == [int(x > y) for x, y in pairs]
