@@ -49,13 +49,15 @@ class PostProcessor(wiring.Component):
     the sample, the memories reading at once: 2 cycles from read to write); with a pipelined
     plan (``plan.fft.pipeline > 0``) ``4``: the bias sum and the requantization get a register
     each, so that no path holds the adder, the shift and the saturation (the activation
-    buffers' reads take 4 cycles then, the memories reading 1 cycle after the request); ``5``
-    when a layer of that plan pools: the comparison's result is registered (with both words)
-    before the choice and the write, so that no path holds the comparator, the multiplexer and
-    the route to the block RAMs' data inputs.  The write then comes 4 cycles after the
-    memories' read, as late as the next read of the word may come, so the write made in the
-    cycle of a read to the same address is forwarded to that read (one address comparator;
-    the write data travels with the read and the buffers take it in place of the word).  Two
+    buffers' reads take 4 cycles then, the memories reading 1 cycle after the request); ``6``
+    when a layer of that plan pools: the read-modify-write request leaves from a register
+    (stage 1: the address adders are not on the path into the buffers' address registers),
+    and the comparison's result is registered (with both words) before the choice and the
+    write, so that no path holds the comparator, the multiplexer and the route to the block
+    RAMs' data inputs.  The write then comes 4 cycles after the memories' read, as late as the
+    next read of the word may come, so the write made in the cycle of a read to the same
+    address is forwarded to that read (one address comparator; the write data travels with
+    the read and the buffers take it in place of the word).  Two
     bias banks, two adders, two requantizers (constant shifts for the plan's layer shifts), two
     comparators.
 
@@ -98,7 +100,7 @@ class PostProcessor(wiring.Component):
     def delay(self) -> int:
         if not self._plan.fft.pipeline:
             return 2
-        return 5 if self._registered_max else 4
+        return 6 if self._registered_max else 4
 
     @property
     def _registered_max(self) -> bool:
@@ -187,15 +189,19 @@ class PostProcessor(wiring.Component):
                 m.d.sync += [ar.eq(a), cr.eq(clip)]
                 a, clip = ar, cr
             if self._registered_max:
-                # the comparison and both words registered; the choice on the way to the write
-                gt, cr = Signal(name=f"post_gt{i}"), Signal(name=f"post_clip{i}_d")
+                # (stage 4) to the comparison's stage 5
+                ar, cr = Signal.like(a, name=f"post_a{i}_5"), Signal(name=f"post_clip{i}_5")
+                m.d.sync += [ar.eq(a), cr.eq(clip)]
+                a, clip = ar, cr
+                # the choice (comparison, pooling, first of a window) and both words
+                # registered; the multiplexer on the way to the write.  Signed order as the
+                # unsigned order of offset binary: the comparison is one chain's carry out
+                keep_old, cr = Signal(name=f"post_keep_old{i}"), Signal(name=f"post_clip{i}_d")
                 o_r = Signal.like(a, name=f"post_old{i}")
                 a_r = Signal.like(a, name=f"post_a{i}_d")
-                # signed order as the unsigned order of offset binary: the comparison is the
-                # carry out of one chain, no sign logic after it
-                m.d.sync += [gt.eq(_offset(olds[i]) > _offset(a)), o_r.eq(olds[i]), a_r.eq(a),
-                             cr.eq(clip)]
-                a_new, clip = Mux(d.pool & ~last.first & gt, o_r, a_r), cr
+                m.d.sync += [keep_old.eq(d.pool & ~cmp.first & (_offset(olds[i]) > _offset(a))),
+                             o_r.eq(olds[i]), a_r.eq(a), cr.eq(clip)]
+                a_new, clip = Mux(keep_old, o_r, a_r), cr
             else:
                 a_new = Mux(d.pool & ~cmp.first & (olds[i] > a), olds[i], a)
             m.d.comb += [self.write_en[i].eq(last["in"][i] & (last.kept | ~d.pool)),

@@ -129,9 +129,20 @@ class FrameReader(wiring.Component):
         rh_r = Signal(range(YS))
         rt_r = Signal(range(k // 2))            # pair index: samples 2*rt and 2*rt + 1
         u_r = Signal(2)                         # step within the pair
-        a_pending = self.running & (a_vec < nvec) & (
+        c_advance = Signal()                    # c_vec moves on
+        # ``a_vec < nvec`` and ``c_vec < nvec`` as flags kept with the counters (a layer has
+        # at least one vector): no comparator on the way to the issue
+        a_more, c_more = Signal(name="a_more"), Signal(name="c_more")
+        with m.If(start_layer):
+            m.d.sync += [a_more.eq(1), c_more.eq(1)]
+        with m.Else():
+            with m.If(a_advance):
+                m.d.sync += a_more.eq(a_vec + 1 < nvec)
+            with m.If(c_advance):
+                m.d.sync += c_more.eq(c_vec + 1 < nvec)
+        a_pending = self.running & a_more & (
             self.z_free.bit_select(a_vec % ZS, 1) | (a_r != 0))
-        c_pending = self.running & (c_vec < nvec) & (
+        c_pending = self.running & c_more & (
             self.y_full.bit_select(c_vec % YS, 1) | (c_s != 0))
         sel_c = c_pending
         start = ~busy & (a_pending | c_pending) & self.issue_ok & self.frame_ok
@@ -161,6 +172,7 @@ class FrameReader(wiring.Component):
                     m.d.sync += c_s.eq(c_s + 1)
                     with m.If(c_s == d.frames_out - 1):
                         m.d.sync += [c_s.eq(0), c_vec.eq(c_vec + 1)]
+                        m.d.comb += c_advance.eq(1)
                 with m.Else():
                     m.d.sync += a_r.eq(a_r + 1)
                     with m.If(a_r == d.frames_in - 1):

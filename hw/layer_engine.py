@@ -251,8 +251,14 @@ class LayerEngine(wiring.Component):
         fb = (zd // beats).bit_length() - 1
         m.d.comb += [zbuf.w_addr.eq(Cat(b, r[:fb], vec % plan.z_slots) if fb
                                     else Cat(b, vec % plan.z_slots)),
-                     zbuf.w_data.eq(fo.payload.data),
-                     zt.fill.eq(done), zt.fill_slot.eq(vec % plan.z_slots)]
+                     zbuf.w_data.eq(fo.payload.data)]
+        # (pipelined: the slot is marked full a cycle after its last beat, so that the beat's
+        # handshake and the tracker's flags are on two paths; the MAC lanes start a cycle later)
+        fill = [zt.fill.eq(done), zt.fill_slot.eq(vec % plan.z_slots)]
+        if plan.fft.pipeline:
+            m.d.sync += fill
+        else:
+            m.d.comb += fill
         with m.If(seq.layer_start):
             m.d.sync += [vec.eq(0), r.eq(0), b.eq(0)]
         with m.Elif(~fo.payload.inverse):
