@@ -227,8 +227,15 @@ class LayerEngine(wiring.Component):
                      acts.post_data.eq(post.write_data), acts.rmw_addr.eq(post.rmw_addr),
                      post.rmw_data.eq(acts.rmw_data), acts.rmw_fwd_en.eq(post.rmw_fwd_en),
                      acts.rmw_fwd_data.eq(post.rmw_fwd_data)]
-        m.d.comb += seq.layer_done.eq(seq.running & (post.vectors_done == seq.desc.vectors)
-                                      & post.idle & ~ser.busy)
+        # (pipelined: registered, the sequencer sees the end a cycle later, so that the units'
+        # counters and idle flags and the state register's next state are on two paths; the
+        # value is stale for one cycle after the state moves on, while the next layer is still
+        # being set up)
+        done = seq.running & (post.vectors_done == seq.desc.vectors) & post.idle & ~ser.busy
+        if plan.fft.pipeline:
+            m.d.sync += seq.layer_done.eq(done)
+        else:
+            m.d.comb += seq.layer_done.eq(done)
         # the clip flags registered: the counter's adder is off the requantizers' paths
         total = mac.clipped + post.clipped
         clipped = Signal.like(total, name="clipped")

@@ -91,6 +91,17 @@ def test_sequencer_walks_layers():
     assert Phase.UNLOAD in [t[0] for t in trace] and trace[-1][0] == Phase.LOAD
 
 
+async def _post_write_all(ctx, dut, bank0, bank1):
+    """The post-processor's port writes ``bank0[a], bank1[a]`` at every address ``a``."""
+    for a in range(len(bank0)):
+        ctx.set(dut.post_en, 0b11)
+        ctx.set(dut.post_addr, a)
+        ctx.set(dut.post_data[0], int(bank0[a]))
+        ctx.set(dut.post_data[1], int(bank1[a]))
+        await ctx.tick()
+    ctx.set(dut.post_en, 0)
+
+
 @pytest.mark.parametrize("replicas, pooled", [(1, False), (2, False), (1, True)])
 def test_activation_buffers_ports(replicas, pooled):
     """Loaded words read back through every (bank, copy); post writes land in the buffer that is
@@ -130,13 +141,7 @@ def test_activation_buffers_ports(replicas, pooled):
                     got[lane, a - 2] = ctx.get(dut.lane_data[lane])
             await ctx.tick()
         # post writes into buffer 1 (dst), then read it back with the rmw port
-        for a in range(depth):
-            ctx.set(dut.post_en, 0b11)
-            ctx.set(dut.post_addr, a)
-            ctx.set(dut.post_data[0], int(words[1, a]))
-            ctx.set(dut.post_data[1], int(words[0, a]))
-            await ctx.tick()
-        ctx.set(dut.post_en, 0)
+        await _post_write_all(ctx, dut, words[1], words[0])
         if dut.merged:
             ctx.set(dut.src, 1)
         for a in range(depth + 2):
@@ -176,13 +181,7 @@ def test_activation_buffers_forwarded_read_modify_write():
 
     async def bench(ctx):
         ctx.set(dut.src, 0)                   # dst is buffer 1
-        for a in range(depth):
-            ctx.set(dut.post_en, 0b11)
-            ctx.set(dut.post_addr, a)
-            ctx.set(dut.post_data[0], int(words[0, a]))
-            ctx.set(dut.post_data[1], int(words[1, a]))
-            await ctx.tick()
-        ctx.set(dut.post_en, 0)
+        await _post_write_all(ctx, dut, words[0], words[1])
         for c in range(depth + lat):
             ctx.set(dut.rmw_addr, min(c, depth - 1))
             a = c - (lat - 1)                  # the request of delay - 1 cycles ago
