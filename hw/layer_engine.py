@@ -184,8 +184,14 @@ class LayerEngine(wiring.Component):
                 m.d.sync += [event.eq(src & ~start), slot.eq(src_slot)]
             else:
                 m.d.comb += [event.eq(src), slot.eq(src_slot)]
+        # (pipelined: the MAC lanes' release of a Z slot a cycle late too, so that their end
+        # of a vector and the reader's slot flag are on two paths: the slot is free later)
+        if fp.pipeline:
+            m.d.sync += [zt.release.eq(mac.z_release & ~start),
+                         zt.release_slot.eq(mac.z_release_slot)]
+        else:
+            m.d.comb += [zt.release.eq(mac.z_release), zt.release_slot.eq(mac.z_release_slot)]
         m.d.comb += [zt.take.eq(mac.z_take), zt.take_slot.eq(mac.z_take_slot),
-                     zt.release.eq(mac.z_release), zt.release_slot.eq(mac.z_release_slot),
                      yt.claim.eq(mac.y_claim), yt.claim_slot.eq(mac.y_claim_slot),
                      yt.fill.eq(mac.y_fill), yt.fill_slot.eq(mac.y_fill_slot),
                      reader.z_free.eq(zt.free), reader.y_full.eq(yt.full),
