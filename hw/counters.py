@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Signal
 
-__all__ = ["add_saturating", "count_frame_error"]
+__all__ = ["add_saturating", "count_frame_error", "below_limit"]
 
 
 def add_saturating(m, counter, inc) -> None:
@@ -30,3 +30,17 @@ def count_frame_error(m, counter, accept, last, beat, beats) -> None:
     m.d.sync += error.eq(accept & (last != (beat == beats - 1)))
     add_saturating(m, counter, error)
 
+
+
+def below_limit(m, count, limit, restart, advance, registered: bool, name: str):
+    """``count < limit`` for a counter that restarts at 0 (``restart``, where ``limit >= 1``)
+    and steps by one (``advance``): the comparison itself, or with ``registered`` a flag kept
+    with the counter, so that no comparator is on the paths that read it."""
+    if not registered:
+        return count < limit
+    flag = Signal(name=name)
+    with m.If(restart):
+        m.d.sync += flag.eq(1)
+    with m.Elif(advance):
+        m.d.sync += flag.eq(count + 1 < limit)
+    return flag

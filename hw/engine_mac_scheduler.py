@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.engine_plan import EnginePlan
 
+from .counters import below_limit
 from .engine_mac import MACLanes
 from .engine_sequencer import descriptor_layout
 from .fixed import complex_layout
@@ -134,17 +135,14 @@ class MACScheduler(wiring.Component):
         b_vec = Signal(vbits)
         run = Signal()
         bz, by = b_vec % ZS, b_vec % YS
-        # b_vec < vectors; pipelined, a flag kept with b_vec (a layer has a vector): no
-        # comparator on the way to the slot flags
-        pipe = bool(plan.fft.pipeline)
-        more = Signal(name="b_more") if pipe else b_vec < d.vectors
+        end = run & (mj == d.q - 1) & (mm == bins - 1) & (mg == d.groups - 1)
+        # vectors left (pipelined: a flag, no comparator on the way to the slot flags)
+        more = below_limit(m, b_vec, d.vectors, self.layer_start, end,
+                           bool(plan.fft.pipeline), "b_more")
         start = self.running & ~run & more & self.z_full.bit_select(bz, 1) & \
             self.y_free.bit_select(by, 1)
-        end = run & (mj == d.q - 1) & (mm == bins - 1) & (mg == d.groups - 1)
         with m.If(self.layer_start):
             m.d.sync += [b_vec.eq(0), run.eq(0)]
-            if pipe:
-                m.d.sync += more.eq(1)
         with m.Elif(start):
             m.d.sync += [run.eq(1), mg.eq(0), mm.eq(0), mj.eq(0), wa.eq(d.wbase)]
         with m.Elif(run):
@@ -155,8 +153,6 @@ class MACScheduler(wiring.Component):
                     m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
             with m.If(end):
                 m.d.sync += [run.eq(0), b_vec.eq(b_vec + 1)]
-                if pipe:
-                    m.d.sync += more.eq(b_vec + 1 < d.vectors)
         m.d.comb += [self.z_take.eq(start), self.z_take_slot.eq(bz),
                      self.z_release.eq(end), self.z_release_slot.eq(bz),  # its last Z reads now
                      self.y_claim.eq(start), self.y_claim_slot.eq(by)]

@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.engine_plan import EnginePlan
 
+from .counters import below_limit
 from .engine_activations import READ_LANES, _request, activation_read_delay
 from .engine_sequencer import descriptor_layout
 from .fixed import complex_layout
@@ -130,18 +131,9 @@ class FrameReader(wiring.Component):
         rt_r = Signal(range(k // 2))            # pair index: samples 2*rt and 2*rt + 1
         u_r = Signal(2)                         # step within the pair
         c_advance = Signal()                    # c_vec moves on
-        # ``a_vec < nvec`` and ``c_vec < nvec``; pipelined, as flags kept with the counters (a
-        # layer has at least one vector): no comparator on the way to the issue
-        a_more, c_more = a_vec < nvec, c_vec < nvec
-        if self._registered:
-            a_more, c_more = Signal(name="a_more"), Signal(name="c_more")
-            with m.If(start_layer):
-                m.d.sync += [a_more.eq(1), c_more.eq(1)]
-            with m.Else():
-                with m.If(a_advance):
-                    m.d.sync += a_more.eq(a_vec + 1 < nvec)
-                with m.If(c_advance):
-                    m.d.sync += c_more.eq(c_vec + 1 < nvec)
+        # vectors left on each side (pipelined: flags, no comparator on the way to the issue)
+        a_more = below_limit(m, a_vec, nvec, start_layer, a_advance, self._registered, "a_more")
+        c_more = below_limit(m, c_vec, nvec, start_layer, c_advance, self._registered, "c_more")
         a_pending = self.running & a_more & (
             self.z_free.bit_select(a_vec % ZS, 1) | (a_r != 0))
         c_pending = self.running & c_more & (
