@@ -4,7 +4,8 @@ milliseconds per design point, no toolchain).
 Cycles come from :mod:`golden.engine_cycles` (the engine's one set of cycle formulas).  Block
 RAM, SPRAM and multipliers are counted from the structure (every memory of the plan and the FFT
 engine's buffers, mapped to the target's primitive as ``hw/ram.py`` does; four real products per
-complex multiplier, none for the fully pipelined engine's first level, whose twiddles are all 1).
+complex multiplier, none for the fully pipelined engine's butterflies whose one twiddle is 1
+or -j).
 LUTs, flip-flops and the clock period are linear in a few structural features, with
 coefficients that :mod:`circnn.tuner_calibrate` fits to measured syntheses; the priors below are
 what the engines measured in docs/benchmarks.md suggest.
@@ -16,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from golden.engine_plan import EnginePlan
+from golden.fft_fixed import pipelined_multipliers
 
 __all__ = ["DEVICES", "PRIORS", "DesignPoint", "features", "block_memories", "multipliers",
            "estimate_resources", "estimate_fmax", "LINEAR_RESOURCES"]
@@ -108,9 +110,10 @@ def block_memories(plan: EnginePlan, target: str) -> dict:
 
 def multipliers(plan: EnginePlan) -> dict:
     """Real multipliers (MULT18X18D or SB_MAC16): four per complex multiplier; the fully
-    pipelined FFT engine's first level multiplies by 1 and has none."""
+    pipelined FFT engine has none in the butterflies whose one twiddle is 1 or -j
+    (:func:`golden.fft_fixed.pipelined_multipliers`)."""
     fp = plan.fft
-    fft = fp.multipliers - (fp.p if fp.passes == 1 and not fp.radix22 else 0)
+    fft = pipelined_multipliers(fp) if fp.passes == 1 and not fp.radix22 else fp.multipliers
     return {"fft": 4 * fft, "mac": 4 * plan.lanes, "total": 4 * (fft + plan.lanes)}
 
 

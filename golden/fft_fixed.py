@@ -43,7 +43,8 @@ import numpy as np
 from .fft_radix22 import has_twiddle, multiplier_count, radix22_stage
 from .fixedpoint import round_shift, saturate, signed_range, twiddle_table
 
-__all__ = ["FFTParams", "fft_fixed", "stage_model", "reorder_model", "bitrev_indices"]
+__all__ = ["FFTParams", "fft_fixed", "stage_model", "reorder_model", "bitrev_indices",
+           "right_angle", "pipelined_twiddles", "pipelined_multipliers"]
 
 
 def _is_pow2(v) -> bool:
@@ -311,6 +312,37 @@ def pipelined_schedule(params: FFTParams) -> dict:
     slots = max(2, -(-(exit_ + 2 * beats + 4) // beats) + 1)
     return {"stage_in": stage_in, "delay": delay[:params.stages], "inner": inner,
             "exit": exit_, "slots": slots}
+
+
+def right_angle(k: int, e: int) -> int | None:
+    """Whether the twiddle ``W_k^e`` is a right angle a butterfly applies without multiplier:
+    0 for ``W^0 = 1``, 1 for ``W^(k/4) = -j`` (for ``k = 2``, ``k/4`` is 0: only ``W^0``),
+    ``None`` for every other twiddle."""
+    return 0 if e == 0 else 1 if 4 * e == k else None
+
+
+def pipelined_twiddles(params: FFTParams) -> list:
+    """The twiddle exponents each butterfly of the fully pipelined engine applies
+    (``hw/fft_pipelined.py``), one tuple per butterfly in stage order: the ``p`` paths' ROMs
+    (``k / 2p / 2**s`` exponents) while a path holds more than one, then constants."""
+    k, p, beats = params.k, params.p, params.beats
+    inner = pipelined_schedule(params)["inner"]
+    out = []
+    for s in range(params.stages):
+        if s < inner:
+            out += [tuple((t * p + r) << s for t in range(beats >> s)) for r in range(p)]
+        else:
+            hq = k >> (s + 1)
+            out += [((r % (2 * hq)) << s,) for r in range(p) if r % (2 * hq) < hq
+                    for _ in range(2)]
+    return out
+
+
+def pipelined_multipliers(params: FFTParams) -> int:
+    """Complex multipliers the fully pipelined engine instantiates: one per butterfly, except
+    those whose one constant twiddle is a right angle (:func:`right_angle`)."""
+    return sum(1 for es in pipelined_twiddles(params)
+               if len(es) > 1 or right_angle(params.k, es[0]) is None)
 
 
 def sdf_schedule(params: FFTParams) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Mux, Signal
 
-from golden.fft_fixed import butterfly_latency, pipelined_schedule
+from golden.fft_fixed import butterfly_latency, pipelined_schedule, right_angle
 from golden.fixedpoint import twiddle_table
 
 from .butterfly import Butterfly
@@ -70,9 +70,7 @@ class PipelinedFFTCore(FreeRunningCore):
         inv = pack_complex(re_t[e], -im_t[e], tw_w)
         tw = Signal(complex_layout(tw_w), name=f"{name}_tw")
         m.d.comb += tw.as_value().eq(Mux(inverse, inv, fwd))
-        # W^0 = 1 and W^(k/4) = -j need no multiplier (for k = 2, k/4 is 0: only W^0 is right)
-        quarter = 0 if e == 0 else 1 if 4 * e == prm.k else None
-        return tw, quarter
+        return tw, right_angle(prm.k, e)   # W^0 = 1 and W^(k/4) = -j need no multiplier
 
     def _butterfly(self, m, name, x0, x1, tw, inverse, s, quarter=None):
         prm = self._params

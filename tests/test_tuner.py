@@ -86,6 +86,23 @@ def test_not_unimodal_metric_falls_back_to_the_sweep(monkeypatch):
     assert r["chosen"]["parameters"]["d"] == 4
 
 
+@pytest.mark.parametrize("p, d, lanes", [(2, 3, 2), (4, 3, 8), (1, 3, 1), (2, 1, 2), (1, 2, 4)])
+def test_multiplier_count_is_what_the_engine_instantiates(p, d, lanes):
+    """The DSP model counts the MULT18X18D cells of the elaborated ECP5 engine: none in the
+    fully pipelined FFT's butterflies whose one twiddle is 1 or -j (k = 8: levels 1 and 2, and
+    level 0's W^0 and W^2 lanes at p = 4), one multiplier per ROM-fed or other butterfly."""
+    from amaranth.back import rtlil
+    from circnn.tuner_models import multipliers
+    from golden.engine_plan import plan_engine
+    from hw.layer_engine import LayerEngine
+    rng = np.random.default_rng(0)
+    qnet = quantized(fc_net(rng, 8, [32, 24, 10]), rng)[0]
+    plan = plan_engine(qnet, p=p, d=d, lanes=lanes, pipeline=2)
+    cells = rtlil.convert(LayerEngine(plan, "ecp5")).count("cell \\MULT18X18D")
+    assert cells == multipliers(plan)["total"]
+    assert multipliers(plan)["mac"] == 4 * lanes
+
+
 def test_models_follow_the_plan():
     tuner = Tuner(_qnet("fc"), "ecp5-85k", load_table("asic-45nm"))
     small, big = tuner.evaluate(DesignPoint(1, 4, 2)), tuner.evaluate(DesignPoint(1, 4, 8))
