@@ -23,7 +23,9 @@ class MACLanes(wiring.Component):
     ``j`` (``odd``: the block in the imaginary part) and one weight per lane.  The separated
     ``X_j[m]`` (golden.engine_fixed step 2) is multiplied by every lane's weight; lane ``l``
     accumulates ``sum_j W[i_l, j, m] X_j[m]`` exactly (``acc_width`` bits, see
-    :func:`golden.engine_fixed.accumulator_width`) from the ``first`` to the ``last`` term, then
+    :func:`golden.engine_fixed.accumulator_width`) from the ``first`` to the ``last`` term (a
+    vector's ``first`` term comes after the previous vector's ``last``: the accumulator is
+    cleared while the first term is a stage from it), then
     rounds by ``acc_shift`` and saturates to ``width - 1`` bits: ``y`` with ``y_valid`` and the
     ``tag`` (the spectrum address) that came with the last term.
 
@@ -132,7 +134,7 @@ class MACLanes(wiring.Component):
         wr = Signal(data.ArrayLayout(complex_layout(w), lanes))
         ctrl = data.StructLayout({"valid": 1, "first": 1, "last": 1, "tag": self._tag_width})
         stages = [Signal(ctrl, name=f"ctrl{s}") for s in range(2, 5 + self._pipeline)]
-        c2, c4 = stages[0], stages[-1]
+        c2, c3, c4 = stages[0], stages[-2], stages[-1]
         m.d.sync += [x.re.eq(x_re), x.im.eq(x_im), wr.eq(inp.w),
                      c2.valid.eq(inp.valid), c2.first.eq(inp.first), c2.last.eq(inp.last),
                      c2.tag.eq(inp.tag), self.sep_clipped.eq(inp.valid & (c_re | c_im))]
@@ -143,13 +145,17 @@ class MACLanes(wiring.Component):
             m.submodules[f"cmul{lane}"] = cm
             m.d.comb += [cm.en.eq(1), cm.a.eq(x), cm.b.eq(wr[lane])]
             acc_re, acc_im = Signal(acc_shape, name=f"acc_re{lane}"), Signal(acc_shape, name=f"acc_im{lane}")
-            sum_re = Mux(c4.first, 0, acc_re) + cm.o.re
-            sum_im = Mux(c4.first, 0, acc_im) + cm.o.im
+            # the accumulator is cleared (a synchronous reset) when a vector's first term is a
+            # stage away, so no multiplexer stands between it and the adder; the term before
+            # that is the previous vector's last, whose sum ``res`` takes
+            sum_re, sum_im = acc_re + cm.o.re, acc_im + cm.o.im
             res_re, res_im = Signal(acc_shape, name=f"res_re{lane}"), Signal(acc_shape, name=f"res_im{lane}")
-            with m.If(c4.valid):
+            with m.If(c3.valid & c3.first):
+                m.d.sync += [acc_re.eq(0), acc_im.eq(0)]
+            with m.Elif(c4.valid):
                 m.d.sync += [acc_re.eq(sum_re), acc_im.eq(sum_im)]
-                with m.If(c4.last):
-                    m.d.sync += [res_re.eq(sum_re), res_im.eq(sum_im)]
+            with m.If(c4.valid & c4.last):
+                m.d.sync += [res_re.eq(sum_re), res_im.eq(sum_im)]
             # requantization (round_shift_var, then saturate) in requant_stages registers
             # a shift of acc_width or more leaves 0 (|res| < 2**(acc_width - 1)): clamped to it
             amt = Signal(range(self._acc + 1), name=f"shift{lane}")

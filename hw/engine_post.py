@@ -47,11 +47,12 @@ class PostProcessor(wiring.Component):
     ---------------------
     ``delay = 2`` cycles from a sample to its write (the read-modify-write read issued with
     the sample, the memories reading at once: 2 cycles from read to write); with a pipelined
-    plan (``plan.fft.pipeline > 0``) ``4``: the bias sum and the requantization get a register
-    each, so that no path holds the adder, the shift and the saturation (the activation
-    buffers' reads take 4 cycles then, the memories reading 1 cycle after the request); ``6``
-    when a layer of that plan pools: the read-modify-write request leaves from a register
-    (stage 1: the address adders are not on the path into the buffers' address registers),
+    plan (``plan.fft.pipeline > 0``) ``5``: the bias, read from its block RAM, gets a fabric
+    register (the block RAM may be placed far from the adders), the bias sum and the
+    requantization get a register each, so that no path holds the adder, the shift and the
+    saturation (the activation buffers' reads take 4 cycles then, the memories reading 1
+    cycle after the request); ``7`` when a layer of that plan pools: the read-modify-write
+    request leaves from a register (stage 2: the address adders are not on the path into the buffers' address registers),
     and the comparison's result is registered (with both words) before the choice and the
     write, so that no path holds the comparator, the multiplexer and the route to the block
     RAMs' data inputs.  The write then comes 4 cycles after the memories' read, as late as the
@@ -100,7 +101,7 @@ class PostProcessor(wiring.Component):
     def delay(self) -> int:
         if not self._plan.fft.pipeline:
             return 2
-        return 6 if self._registered_max else 4
+        return 7 if self._registered_max else 5
 
     @property
     def _registered_max(self) -> bool:
@@ -140,13 +141,19 @@ class PostProcessor(wiring.Component):
         local = Cat(self.i.t[:lk], self.i.s)    # the feature without its block-parity bit
         addr = Signal(range(plan.act_bank_depth), name="post_addr")
         m.d.comb += addr.eq(lbase + opix)
+        pipe = bool(plan.fft.pipeline)
         biases = []
         for i in range(2):
             init = [int(b) & ((1 << W) - 1) for b in plan.bias_banks[i]]
             ram = SimpleDualPortRAM(W, len(init), self._tech, init=init)
             m.submodules[f"bias{i}"] = ram
             m.d.comb += [ram.r_addr.eq(d.bbase + local), ram.r_en.eq(1), ram.w_en.eq(0)]
-            biases.append(ram.r_data.as_signed())
+            bias = ram.r_data.as_signed()
+            if pipe:    # a fabric register: the block RAM may sit far from the adders
+                br = Signal(signed(W), name=f"post_bias{i}")
+                m.d.sync += br.eq(bias)
+                bias = br
+            biases.append(bias)
         stage = data.StructLayout({"valid": 1, "in": 2, "first": 1, "kept": 1,
                                    "addr": range(plan.act_bank_depth),
                                    "y": data.ArrayLayout(signed(W), 2)})
@@ -159,8 +166,7 @@ class PostProcessor(wiring.Component):
         m.d.sync += [b.eq(a) for a, b in zip(stages, stages[1:])]
         with m.If(self.layer_start):
             m.d.sync += [s.valid.eq(0) for s in stages[1:]] + [s["in"].eq(0) for s in stages[1:]]
-        s2, last = stages[2], stages[-1]
-        pipe = bool(plan.fft.pipeline)
+        s2, last = stages[3 if pipe else 2], stages[-1]   # the bias sum's stage
         # the comparison's stage, and the read-modify-write read the buffers' read delay before
         cmp = stages[self.delay - 1] if self._registered_max else last
         read_at = (self.delay - 1 if self._registered_max else self.delay) \
@@ -173,7 +179,8 @@ class PostProcessor(wiring.Component):
             at = read_at + activation_address_delay(plan)
             self._forward(m, stages[at].addr, read_at + activation_read_delay(plan) - 1 - at)
 
-        # ---- stage 2: bias, ReLU, requantization (registered twice if pipelined); pooling ------
+        # ---- stage 2 (3 if pipelined): bias, ReLU, requantization (registered twice if
+        # pipelined); pooling ----------------------------------------------------------------
         shifts = [lp.out_shift for lp in plan.layers]
         clips = []
         for i in range(2):
@@ -189,7 +196,7 @@ class PostProcessor(wiring.Component):
                 m.d.sync += [ar.eq(a), cr.eq(clip)]
                 a, clip = ar, cr
             if self._registered_max:
-                # (stage 4) to the comparison's stage 5
+                # (stage 5) to the comparison's stage 6
                 ar, cr = Signal.like(a, name=f"post_a{i}_5"), Signal(name=f"post_clip{i}_5")
                 m.d.sync += [ar.eq(a), cr.eq(clip)]
                 a, clip = ar, cr

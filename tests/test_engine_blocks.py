@@ -19,7 +19,9 @@ from .engine_nets import cnn_net, fc_net, quantized, simulate_engine
 def test_mac_lanes_match_golden(pipeline, barrel, monkeypatch):
     """Golden results, the first ``delay`` cycles after its last term (one requantization
     register without multiplier pipelining, three with); the layers' shifts as constants, or
-    (more layer shifts than ``CONSTANT_SHIFTS``) through a barrel shifter."""
+    (more layer shifts than ``CONSTANT_SHIFTS``) through a barrel shifter.  Vectors of 1 to 4
+    terms, back to back or with idle cycles (``first``/``last`` at random while not valid)
+    between and inside them."""
     if barrel:
         monkeypatch.setattr(MACLanes, "CONSTANT_SHIFTS", 0)
     rng = np.random.default_rng(0)
@@ -28,55 +30,62 @@ def test_mac_lanes_match_golden(pipeline, barrel, monkeypatch):
     dut = MACLanes(plan, tag_width=4)
     assert dut.delay == (5 if pipeline == 0 else 11)
     seen = []
-    q, terms = 3, 4                    # 4 accumulations of 3 terms each
+    qs = [3, 1, 1, 4, 2, 1, 3, 2]      # terms per accumulation
     shift = plan.layers[0].acc_shift   # the shift of a layer of the plan
-    z = rng.integers(-32768, 32768, (terms, q, 2, 2))   # Z[m], Z[n] per term (re, im)
-    z[0, 0] = [[32767, 32767], [32767, -32768]]         # a separated component saturates
-    w = rng.integers(-32767, 32768, (terms, q, 2, 2))   # lanes x (re, im)
-    odd = rng.integers(0, 2, (terms, q))
+    z = [rng.integers(-32768, 32768, (q, 2, 2)) for q in qs]   # Z[m], Z[n] per term (re, im)
+    z[0][0] = [[32767, 32767], [32767, -32768]]                # a separated component saturates
+    w = [rng.integers(-32767, 32768, (q, 2, 2)) for q in qs]   # lanes x (re, im)
+    odd = [rng.integers(0, 2, q) for q in qs]
+    gaps = [[0] * qs[0]] + [list(rng.choice([0, 0, 1, 2], q)) for q in qs[1:]]
     got = []
 
+    async def step(ctx):
+        await ctx.tick()
+        seen.append(ctx.get(dut.y_valid))
+        if ctx.get(dut.y_valid):
+            got.append([(ctx.get(dut.y[l].re), ctx.get(dut.y[l].im)) for l in range(2)])
+
     async def bench(ctx):
-        for t in range(terms):
+        for t, q in enumerate(qs):
             for j in range(q):
                 ctx.set(dut.valid, 1)
                 ctx.set(dut.first, j == 0)
                 ctx.set(dut.last, j == q - 1)
-                ctx.set(dut.odd, int(odd[t, j]))
+                ctx.set(dut.odd, int(odd[t][j]))
                 ctx.set(dut.tag, t)
                 ctx.set(dut.acc_shift, shift)
-                ctx.set(dut.zm, {"re": int(z[t, j, 0, 0]), "im": int(z[t, j, 0, 1])})
-                ctx.set(dut.zn, {"re": int(z[t, j, 1, 0]), "im": int(z[t, j, 1, 1])})
+                ctx.set(dut.zm, {"re": int(z[t][j, 0, 0]), "im": int(z[t][j, 0, 1])})
+                ctx.set(dut.zn, {"re": int(z[t][j, 1, 0]), "im": int(z[t][j, 1, 1])})
                 for lane in range(2):
-                    ctx.set(dut.w[lane], {"re": int(w[t, j, lane, 0]), "im": int(w[t, j, lane, 1])})
-                await ctx.tick()
-                seen.append(ctx.get(dut.y_valid))
-                if ctx.get(dut.y_valid):
-                    got.append([(ctx.get(dut.y[l].re), ctx.get(dut.y[l].im)) for l in range(2)])
+                    ctx.set(dut.w[lane], {"re": int(w[t][j, lane, 0]),
+                                          "im": int(w[t][j, lane, 1])})
+                await step(ctx)
+                for _ in range(gaps[t][j]):
+                    ctx.set(dut.valid, 0)
+                    ctx.set(dut.first, int(rng.integers(0, 2)))
+                    ctx.set(dut.last, int(rng.integers(0, 2)))
+                    await step(ctx)
         ctx.set(dut.valid, 0)
-        for _ in range(10):
-            await ctx.tick()
-            seen.append(ctx.get(dut.y_valid))
-            if ctx.get(dut.y_valid):
-                got.append([(ctx.get(dut.y[l].re), ctx.get(dut.y[l].im)) for l in range(2)])
+        for _ in range(14):
+            await step(ctx)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
     want = []
-    for t in range(terms):
+    for t, q in enumerate(qs):
         acc = np.zeros((2, 2), dtype=np.int64)
         for j in range(q):
-            (a_r, a_i), (b_r, b_i) = z[t, j]
-            xr, xi, _ = separate_pair(a_r, a_i, b_r, b_i, odd[t, j], 16)
+            (a_r, a_i), (b_r, b_i) = z[t][j]
+            xr, xi, _ = separate_pair(a_r, a_i, b_r, b_i, odd[t][j], 16)
             for lane in range(2):
-                wr, wi = w[t, j, lane]
+                wr, wi = w[t][j, lane]
                 acc[lane] += [xr * wr - xi * wi, xr * wi + xi * wr]
         y = saturate(round_shift(acc, shift), 15)[0]
         want.append([tuple(int(v) for v in y[l]) for l in range(2)])
     assert got == want
-    assert seen.index(1) + 1 == q - 1 + dut.delay   # ticks from the first term's cycle
+    assert seen.index(1) + 1 == qs[0] - 1 + dut.delay   # ticks from the first term's cycle
 
 
 def test_separate_pairs_bins_with_their_mirror():

@@ -353,15 +353,16 @@ def test_serializer_positions_with_gaps(fifo_frames):
 @pytest.mark.parametrize("pipeline", [0, 2])
 def test_post_processor_against_model(pipeline):
     """Bias, ReLU, requantization into the right bank and address, and 2x2 max pooling: a
-    conv layer's worth of outputs, pixel by pixel (2 stages, or 6 when pipelined: the
-    request and the comparison registered).  k = 4 and 4 channels: a vector every 4 cycles, so the write made
-    in the cycle of the next vector's read of the same word is forwarded."""
+    conv layer's worth of outputs, pixel by pixel (2 stages, or 7 when pipelined: the bias,
+    the request and the comparison registered).  k = 4 and 4 channels: a vector every 4
+    cycles, so the write made in the cycle of the next vector's read of the same word is
+    forwarded."""
     rng = np.random.default_rng(4)
     qnet, _ = quantized(cnn_net(rng, 4, (1, 4, 4), (4,), 3), rng)
     plan = plan_engine(qnet, pipeline=pipeline)
     lp = plan.layers[0]
     dut = PostProcessor(plan)
-    assert dut.delay == (6 if pipeline else 2)
+    assert dut.delay == (7 if pipeline else 2)
     assert lp.frames_out * plan.k == 4
     k = plan.k
     y = rng.integers(-3000, 3000, (lp.vectors, lp.frames_out * 2 * k))  # per pixel, features
