@@ -244,9 +244,9 @@ class FrameReader(wiring.Component):
         zc4 = self._pack_output(m, d, rf, rt, rh, j_now, delayed)
 
         # ---- stage 4 (7 when pipelined): the pair is assembled in a register and leaves with
-        # its last step (the columns' flags come from stage 2, or 3 when pipelined) ----------
+        # its last step (the columns' flags come from stage 2, or 4 when pipelined) ----------
         ctl4 = delayed(Cat(v2, mode2, end2, lanes2, j2), 2 + self._extra, "rd_ctl4")
-        ok4 = delayed(Cat(*oks), 2 + self._extra - self._registered, "rd_ok4")
+        ok4 = delayed(Cat(*oks), 2 + self._extra - 2 * self._registered, "rd_ok4")
         self._assemble_pair(m, Cat(ctl4, ok4), zc4, start_layer)
         return m
 
@@ -275,8 +275,9 @@ class FrameReader(wiring.Component):
         """Stage 2: the activation read of each lane the step issues (im2col through the patch
         table, or the vector's own layout); returns per lane whether the column is real (in
         range, inside the image), else the pair gets a zero there: at stage 2, or when
-        pipelined at stage 3 (the tap's position registered before its bounds are compared,
-        so that no path holds the patch table's block RAM, an adder and a comparator)."""
+        pipelined at stage 4 (the tap's position registered before its bounds are compared,
+        so that no path holds the patch table's block RAM, an adder and a comparator, and
+        the four comparisons registered before they are combined)."""
         iy0_2, ix0_2, pix_2 = pos2
         v2, mode2, lanes2 = ctl2
         R = self._plan.act_replicas
@@ -295,7 +296,13 @@ class FrameReader(wiring.Component):
                 r3 = Signal(name=f"in_range{lane}")
                 m.d.sync += [iy3.eq(iy), ix3.eq(ix), r3.eq(in_range)]
                 iy, ix, in_range = iy3, ix3, r3
-            inb = (iy >= 0) & (iy < d.in_h) & (ix >= 0) & (ix < d.in_w)
+            bounds = Cat(iy >= 0, iy < d.in_h, ix >= 0, ix < d.in_w)
+            if self._registered:    # each comparison registered (the descriptor may be far)
+                b4 = Signal(4, name=f"tap_bounds{lane}")
+                r4 = Signal(name=f"in_range{lane}_d")
+                m.d.sync += [b4.eq(bounds), r4.eq(in_range)]
+                bounds, in_range = b4, r4
+            inb = bounds.all()
             req = Signal.like(self.act[lane], name=f"request{lane}")
             if self._registered:
                 m.d.sync += self.act[lane].eq(req)

@@ -191,9 +191,16 @@ class LayerEngine(wiring.Component):
                          zt.release_slot.eq(mac.z_release_slot)]
         else:
             m.d.comb += [zt.release.eq(mac.z_release), zt.release_slot.eq(mac.z_release_slot)]
-        m.d.comb += [zt.take.eq(mac.z_take), zt.take_slot.eq(mac.z_take_slot),
-                     yt.claim.eq(mac.y_claim), yt.claim_slot.eq(mac.y_claim_slot),
-                     yt.fill.eq(mac.y_fill), yt.fill_slot.eq(mac.y_fill_slot),
+        # (pipelined: the MAC lanes' take and claim a cycle late, so that their start of a
+        # vector and the trackers' flags are on two paths; only the MAC lanes read those flags,
+        # and only while no vector runs, which lasts at least 3 cycles)
+        if fp.pipeline:
+            m.d.sync += [zt.take.eq(mac.z_take & ~start), zt.take_slot.eq(mac.z_take_slot),
+                         yt.claim.eq(mac.y_claim & ~start), yt.claim_slot.eq(mac.y_claim_slot)]
+        else:
+            m.d.comb += [zt.take.eq(mac.z_take), zt.take_slot.eq(mac.z_take_slot),
+                         yt.claim.eq(mac.y_claim), yt.claim_slot.eq(mac.y_claim_slot)]
+        m.d.comb += [yt.fill.eq(mac.y_fill), yt.fill_slot.eq(mac.y_fill_slot),
                      reader.z_free.eq(zt.free), reader.y_full.eq(yt.full),
                      mac.z_full.eq(zt.full), mac.y_free.eq(yt.free)]
 
