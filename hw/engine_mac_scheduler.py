@@ -135,7 +135,7 @@ class MACScheduler(wiring.Component):
         b_vec = Signal(vbits)
         run = Signal()
         bz, by = b_vec % ZS, b_vec % YS
-        end = run & (mj == d.q - 1) & (mm == bins - 1) & (mg == d.groups - 1)
+        end = run & (mj == d.q_last) & (mm == bins - 1) & (mg == d.groups_last)
         # vectors left (pipelined: a flag, no comparator on the way to the slot flags)
         more = below_limit(m, b_vec, d.vectors, self.layer_start, end,
                            bool(plan.fft.pipeline), "b_more")
@@ -147,7 +147,7 @@ class MACScheduler(wiring.Component):
             m.d.sync += [run.eq(1), mg.eq(0), mm.eq(0), mj.eq(0), wa.eq(d.wbase)]
         with m.Elif(run):
             m.d.sync += [mj.eq(mj + 1), wa.eq(wa + 1)]
-            with m.If(mj == d.q - 1):
+            with m.If(mj == d.q_last):
                 m.d.sync += [mj.eq(0), mm.eq(mm + 1)]
                 with m.If(mm == bins - 1):
                     m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
@@ -171,7 +171,7 @@ class MACScheduler(wiring.Component):
         term = data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
                                   "tag": ybits + len(mg)})
         t0 = Signal(term)
-        m.d.comb += [t0.valid.eq(run), t0.first.eq(mj == 0), t0.last.eq(mj == d.q - 1),
+        m.d.comb += [t0.valid.eq(run), t0.first.eq(mj == 0), t0.last.eq(mj == d.q_last),
                      t0.odd.eq(mj[0]),
                      # Y slot = Cat(bin, group, slot): groups of k words (bins padded)
                      t0.tag.eq(Cat(self._y_address(mm, mg, by), mg))]

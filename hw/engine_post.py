@@ -127,7 +127,7 @@ class PostProcessor(wiring.Component):
             m.d.sync += lbase.eq(lbase + d.out_stride)
             with m.If(self.i.vector_end):
                 m.d.sync += [vec.eq(vec + 1), lbase.eq(0)]
-                with m.If(ox == d.out_w - 1):
+                with m.If(ox == d.out_w_last):
                     m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
                     with m.If(oy[0]):
                         m.d.sync += prow.eq(prow + d.pool_w)

@@ -164,18 +164,18 @@ class FrameReader(wiring.Component):
                 m.d.sync += busy.eq(0)
                 with m.If(mode):
                     m.d.sync += c_s.eq(c_s + 1)
-                    with m.If(c_s == d.frames_out - 1):
+                    with m.If(c_s == d.frames_out_last):
                         m.d.sync += [c_s.eq(0), c_vec.eq(c_vec + 1)]
                         m.d.comb += c_advance.eq(1)
                 with m.Else():
                     m.d.sync += a_r.eq(a_r + 1)
-                    with m.If(a_r == d.frames_in - 1):
+                    with m.If(a_r == d.frames_in_last):
                         m.d.sync += a_r.eq(0)
                         m.d.comb += a_advance.eq(1)
         m.d.comb += [
             self.z_claim.eq(start & ~sel_c & (a_r == 0)), self.z_claim_slot.eq(a_vec % ZS),
             self.y_take.eq(start & sel_c & (c_s == 0)), self.y_take_slot.eq(c_vec % YS),
-            self.y_release.eq(frame_end & mode & (c_s == d.frames_out - 1)),
+            self.y_release.eq(frame_end & mode & (c_s == d.frames_out_last)),
             self.y_release_slot.eq(rh),
         ]
 
@@ -264,7 +264,7 @@ class FrameReader(wiring.Component):
                          row_base.eq(-d.pad_w)]
         with m.Elif(a_advance):
             m.d.sync += a_vec.eq(a_vec + 1)
-            with m.If(a_ox == d.out_w - 1):
+            with m.If(a_ox == d.out_w_last):
                 m.d.sync += [a_ox.eq(0), ix0.eq(-d.pad), iy0.eq(iy0 + d.stride),
                              row_base.eq(row_base + d.stride_w)]
             with m.Else():

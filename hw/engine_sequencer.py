@@ -10,7 +10,8 @@ from amaranth.lib.wiring import In, Out
 
 from golden.engine_plan import EnginePlan
 
-__all__ = ["Phase", "Sequencer", "descriptor_layout", "DESCRIPTOR_FIELDS"]
+__all__ = ["Phase", "Sequencer", "descriptor_layout", "descriptor_values", "DESCRIPTOR_FIELDS",
+           "LAST_FIELDS"]
 
 
 class Phase(enum.IntEnum):
@@ -29,11 +30,27 @@ DESCRIPTOR_FIELDS = ("conv", "gather", "fast", "relu", "pool", "n", "m", "q", "p
                      "out_shift", "wbase", "bbase", "tbase")
 
 
+#: Counts whose last value (``{name}_last = name - 1``) is a field of its own: the counters
+#: compare against a flip-flop, not through an adder shared by the units reading it.
+LAST_FIELDS = ("q", "groups", "frames_in", "frames_out", "out_w")
+
+
+def descriptor_values(lp) -> dict:
+    """The descriptor row of layer plan ``lp``: :data:`DESCRIPTOR_FIELDS`, then
+    ``{name}_last`` for each of :data:`LAST_FIELDS`."""
+    row = {name: int(getattr(lp, name)) for name in DESCRIPTOR_FIELDS}
+    for name in LAST_FIELDS:    # counts of at least 1 in every plan
+        if row[name] < 1:
+            raise ValueError(f"layer {lp.index}: {name} must be at least 1, is {row[name]}")
+        row[f"{name}_last"] = row[name] - 1
+    return row
+
+
 def descriptor_layout(plan: EnginePlan) -> data.StructLayout:
     """One row of the descriptor table, each field as wide as its largest value."""
-    return data.StructLayout({
-        name: unsigned(max(1, max(getattr(lp, name) for lp in plan.layers).bit_length()))
-        for name in DESCRIPTOR_FIELDS})
+    rows = [descriptor_values(lp) for lp in plan.layers]
+    return data.StructLayout({name: unsigned(max(1, max(r[name] for r in rows).bit_length()))
+                              for name in rows[0]})
 
 
 class Sequencer(wiring.Component):
@@ -92,8 +109,8 @@ class Sequencer(wiring.Component):
                 with m.Switch(self.layer):
                     for li, lp in enumerate(plan.layers):
                         with m.Case(li):
-                            m.d.sync += [self.desc[name].eq(getattr(lp, name))
-                                         for name in DESCRIPTOR_FIELDS]
+                            m.d.sync += [self.desc[name].eq(value)
+                                         for name, value in descriptor_values(lp).items()]
                 if registered:
                     m.d.sync += self.layer_start.eq(1)
                 m.next = "START"

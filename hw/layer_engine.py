@@ -288,7 +288,7 @@ class LayerEngine(wiring.Component):
                 m.d.sync += b.eq(b + 1)
                 with m.If(fo.payload.last):
                     m.d.sync += [b.eq(0), r.eq(r + 1)]
-                    with m.If(r == seq.desc.frames_in - 1):
+                    with m.If(r == seq.desc.frames_in_last):
                         m.d.sync += [r.eq(0), vec.eq(vec + 1)]
                         m.d.comb += done.eq(1)
 

@@ -15,7 +15,7 @@ from hw.engine_activations import (ActivationBuffers, activation_address_delay,
                                    activation_read_delay)
 from hw.engine_beats import BeatPacker, Serializer
 from hw.engine_post import PostProcessor
-from hw.engine_sequencer import Phase, Sequencer
+from hw.engine_sequencer import Phase, Sequencer, descriptor_values
 from hw.engine_slots import SlotTracker
 
 from .engine_nets import cnn_net, fc_net, quantized
@@ -370,9 +370,8 @@ def test_post_processor_against_model(pipeline):
     written = {}
 
     async def bench(ctx):
-        for name in ("relu", "pool", "m", "out_w", "pool_h", "pool_w", "out_stride",
-                     "out_shift", "bbase", "vectors", "frames_out"):
-            ctx.set(dut.desc[name], getattr(lp, name))
+        for name, value in descriptor_values(lp).items():
+            ctx.set(dut.desc[name], value)
         ctx.set(dut.layer_start, 1)
         await ctx.tick()
         ctx.set(dut.layer_start, 0)
