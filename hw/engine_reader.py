@@ -134,10 +134,10 @@ class FrameReader(wiring.Component):
         # vectors left on each side (pipelined: flags, no comparator on the way to the issue)
         a_more = below_limit(m, a_vec, nvec, start_layer, a_advance, self._registered, "a_more")
         c_more = below_limit(m, c_vec, nvec, start_layer, c_advance, self._registered, "c_more")
-        a_pending = self.running & a_more & (
-            self.z_free.bit_select(a_vec % ZS, 1) | (a_r != 0))
-        c_pending = self.running & c_more & (
-            self.y_full.bit_select(c_vec % YS, 1) | (c_s != 0))
+        # a_r and c_s at 0 and at their last values (pipelined: flags kept with the counters)
+        a_zero, a_last, c_zero, c_last = self._counter_flags(m, a_r, c_s)
+        a_pending = self.running & a_more & (self.z_free.bit_select(a_vec % ZS, 1) | ~a_zero)
+        c_pending = self.running & c_more & (self.y_full.bit_select(c_vec % YS, 1) | ~c_zero)
         sel_c = c_pending
         start = ~busy & (a_pending | c_pending) & self.issue_ok & self.frame_ok
         mode, rf, rh, rt, u = (Signal(name="mode"), Signal.like(rf_r, name="rf"),
@@ -164,18 +164,26 @@ class FrameReader(wiring.Component):
                 m.d.sync += busy.eq(0)
                 with m.If(mode):
                     m.d.sync += c_s.eq(c_s + 1)
-                    with m.If(c_s == d.frames_out_last):
+                    with m.If(c_last):
                         m.d.sync += [c_s.eq(0), c_vec.eq(c_vec + 1)]
                         m.d.comb += c_advance.eq(1)
                 with m.Else():
                     m.d.sync += a_r.eq(a_r + 1)
-                    with m.If(a_r == d.frames_in_last):
+                    with m.If(a_last):
                         m.d.sync += a_r.eq(0)
                         m.d.comb += a_advance.eq(1)
+        if self._registered:
+            for zero, last, count, lim, step in (
+                    (a_zero, a_last, a_r, d.frames_in_last, frame_end & ~mode),
+                    (c_zero, c_last, c_s, d.frames_out_last, frame_end & mode)):
+                with m.If(start_layer):
+                    m.d.sync += [zero.eq(1), last.eq(lim == 0)]
+                with m.Elif(step):
+                    m.d.sync += [zero.eq(last), last.eq(Mux(last, lim == 0, count + 1 == lim))]
         m.d.comb += [
-            self.z_claim.eq(start & ~sel_c & (a_r == 0)), self.z_claim_slot.eq(a_vec % ZS),
-            self.y_take.eq(start & sel_c & (c_s == 0)), self.y_take_slot.eq(c_vec % YS),
-            self.y_release.eq(frame_end & mode & (c_s == d.frames_out_last)),
+            self.z_claim.eq(start & ~sel_c & a_zero), self.z_claim_slot.eq(a_vec % ZS),
+            self.y_take.eq(start & sel_c & c_zero), self.y_take_slot.eq(c_vec % YS),
+            self.y_release.eq(frame_end & mode & c_last),
             self.y_release_slot.eq(rh),
         ]
 
@@ -249,6 +257,16 @@ class FrameReader(wiring.Component):
         ok4 = delayed(Cat(*oks), 2 + self._extra - 2 * self._registered, "rd_ok4")
         self._assemble_pair(m, Cat(ctl4, ok4), zc4, start_layer)
         return m
+
+    def _counter_flags(self, m, a_r, c_s):
+        """``a_r == 0``, ``a_r == frames_in - 1``, ``c_s == 0``, ``c_s == frames_out - 1``:
+        comparisons, or when pipelined flip-flops the caller keeps with the counters (so that
+        no comparator stands between the counters and the frame arbitration)."""
+        d = self.desc
+        if not self._registered:
+            return a_r == 0, a_r == d.frames_in_last, c_s == 0, c_s == d.frames_out_last
+        return (Signal(init=1, name="a_zero"), Signal(name="a_last"),
+                Signal(init=1, name="c_zero"), Signal(name="c_last"))
 
     def _input_position(self, m, d, vbits, max_out_w, sw):
         """The input side's vector ``a_vec`` and its output pixel's top-left input position

@@ -67,14 +67,15 @@ class Sequencer(wiring.Component):
     Latency and resources
     ---------------------
     Two cycles between layers (SETUP, START).  The descriptor register and a multiplexer of
-    the table's constants; with a pipelined plan ``layer_start`` and ``running`` are flip-flops
-    of their own (the same cycles as the state they stand for).
+    the table's constants; with a pipelined plan ``layer_start``, ``running`` and ``loading``
+    are flip-flops of their own (the same cycles as the state they stand for).
 
     Members
     -------
     load_done, layer_done, unload_done : In(1)
     desc : Out(descriptor_layout(plan))
     layer_start, running, src, busy : Out(1)
+    loading : Out(1)      in LOAD (``phase == Phase.LOAD``)
     layer : Out(range(layers + 1))
     phase : Out(Phase)
     """
@@ -84,7 +85,8 @@ class Sequencer(wiring.Component):
         super().__init__({
             "load_done": In(1), "layer_done": In(1), "unload_done": In(1),
             "desc": Out(descriptor_layout(plan)),
-            "layer_start": Out(1), "running": Out(1), "src": Out(1), "busy": Out(1),
+            "layer_start": Out(1), "running": Out(1), "loading": Out(1),
+            "src": Out(1), "busy": Out(1),
             "layer": Out(range(len(plan.layers) + 1)),
             "phase": Out(Phase),
         })
@@ -98,11 +100,18 @@ class Sequencer(wiring.Component):
         # critical path: state -> MAC lanes' start -> their counters' enables)
         registered = bool(plan.fft.pipeline)
         m.d.comb += self.busy.eq(1)
+        if registered:
+            loading = Signal(init=1, name="loading_r")
+            m.d.comb += self.loading.eq(loading)
         with m.FSM(init="LOAD"):
             with m.State("LOAD"):
                 m.d.comb += [self.busy.eq(0), self.phase.eq(Phase.LOAD)]
+                if not registered:
+                    m.d.comb += self.loading.eq(1)
                 with m.If(self.load_done):
                     m.d.sync += [self.layer.eq(0), self.src.eq(0)]
+                    if registered:
+                        m.d.sync += loading.eq(0)
                     m.next = "SETUP"
             with m.State("SETUP"):
                 m.d.comb += self.phase.eq(Phase.SETUP)
@@ -136,5 +145,7 @@ class Sequencer(wiring.Component):
             with m.State("UNLOAD"):
                 m.d.comb += self.phase.eq(Phase.UNLOAD)
                 with m.If(self.unload_done):
+                    if registered:
+                        m.d.sync += loading.eq(1)
                     m.next = "LOAD"
         return m

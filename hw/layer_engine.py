@@ -231,7 +231,7 @@ class LayerEngine(wiring.Component):
         m.d.comb += [zbuf.r_addr.eq(mac.z_addr), mac.z_data.eq(zbuf.r_data),
                      ybanks.w_en.eq(mac.y_en), ybanks.w_addr.eq(mac.y_addr),
                      ybanks.w_data.eq(mac.y_data),
-                     mac.w_enable.eq(seq.phase == Phase.LOAD)]
+                     mac.w_enable.eq(seq.loading)]
         wiring.connect(m, wiring.flipped(self.w), mac.w)
 
         # ---- serializer -> post-processor -> activation buffers ---------------------------------
@@ -327,7 +327,7 @@ class LayerEngine(wiring.Component):
     def _load(self, m, seq, acts):
         """Inputs into buffer 0 while LOAD; weight writes are accepted then too."""
         bank, addr, last, advance = self._walk(m, "load", self._plan.in_geometry)
-        loading = seq.phase == Phase.LOAD
+        loading = seq.loading
         accept = self.i.valid & self.i.ready
         write = [acts.load_en.eq(accept), acts.load_bank.eq(bank), acts.load_addr.eq(addr),
                  acts.load_data.eq(self.i.payload.data)]

@@ -62,18 +62,28 @@ def test_slot_tracker_validation():
         SlotTracker(0)
 
 
-def test_sequencer_walks_layers():
+@pytest.mark.parametrize("pipeline", [0, 2])
+def test_sequencer_walks_layers(pipeline):
+    """Layers in turn with their descriptors; ``loading``, ``running`` (flip-flops of their
+    own when pipelined) stand for their states."""
     rng = np.random.default_rng(0)
     qnet, _ = quantized(fc_net(rng, 4, [8, 8, 8, 4]), rng)
-    plan = plan_engine(qnet)
+    plan = plan_engine(qnet, pipeline=pipeline)
     dut = Sequencer(plan)
     trace = []
 
+    def check(ctx):
+        phase = ctx.get(dut.phase)
+        assert ctx.get(dut.loading) == (phase == Phase.LOAD)
+        assert ctx.get(dut.running) == (phase == Phase.RUN)
+
     async def bench(ctx):
+        check(ctx)
         ctx.set(dut.load_done, 1)
         await ctx.tick()
         ctx.set(dut.load_done, 0)
         for _ in range(3 * 4):
+            check(ctx)
             ctx.set(dut.layer_done, ctx.get(dut.running))
             trace.append((ctx.get(dut.phase), ctx.get(dut.layer), ctx.get(dut.layer_start),
                           ctx.get(dut.src)))
@@ -83,6 +93,7 @@ def test_sequencer_walks_layers():
         ctx.set(dut.layer_done, 0)
         ctx.set(dut.unload_done, 1)
         await ctx.tick()
+        check(ctx)
         trace.append((ctx.get(dut.phase), 0, 0, 0))
 
     simulate(dut, bench)
