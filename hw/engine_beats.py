@@ -125,7 +125,9 @@ class Serializer(wiring.Component):
     Latency and resources
     ---------------------
     2 cycles (1 without FIFO) from a beat to its first sample when the FIFO is empty.  A FIFO
-    of ``frames * k/2p`` beats.
+    of ``frames * k/2p`` beats; with ``registered_ready`` one more, and ``i.ready`` a
+    flip-flop (the FIFO had room for two beats in the cycle before), so that no comparison of
+    the FIFO's level is on the producer's path.
 
     Members
     -------
@@ -136,9 +138,11 @@ class Serializer(wiring.Component):
     busy : Out(1)     a beat is held or waiting
     """
 
-    def __init__(self, fft: FFTParams, width: int, frames: int, max_frames: int):
+    def __init__(self, fft: FFTParams, width: int, frames: int, max_frames: int,
+                 registered_ready: bool = False):
         self._fft, self._width, self._frames = fft, width, frames
         self._max_frames = max_frames
+        self._registered_ready = bool(registered_ready and frames)
         cw = complex_layout(width)
         beat = data.StructLayout({"data": data.ArrayLayout(cw, fft.lanes), "last": 1})
         super().__init__({"clear": In(1), "frames_out": In(range(max_frames + 1)),
@@ -153,10 +157,17 @@ class Serializer(wiring.Component):
         cw = complex_layout(W)
         beat_layout = data.StructLayout({"data": data.ArrayLayout(cw, lanes), "last": 1})
         if self._frames:
-            m.submodules.fifo = ff = fifo.SyncFIFOBuffered(width=beat_layout.size,
-                                                           depth=self._frames * beats)
-            m.d.comb += [ff.w_en.eq(self.i.valid), ff.w_data.eq(self.i.payload.as_value()),
-                         self.i.ready.eq(ff.w_rdy)]
+            depth = self._frames * beats + self._registered_ready
+            m.submodules.fifo = ff = fifo.SyncFIFOBuffered(width=beat_layout.size, depth=depth)
+            m.d.comb += [ff.w_en.eq(self.i.valid & self.i.ready),
+                         ff.w_data.eq(self.i.payload.as_value())]
+            if self._registered_ready:
+                # room for two more beats a cycle ago is room for one now
+                ready = Signal(name="ser_ready")
+                m.d.sync += ready.eq(ff.level < depth - 1)
+                m.d.comb += self.i.ready.eq(ready)
+            else:
+                m.d.comb += self.i.ready.eq(ff.w_rdy)
             r_rdy, r_data = ff.r_rdy, ff.r_data
         else:       # the FFT engine's output buffer holds the beats
             r_rdy, r_data = self.i.valid, self.i.payload.as_value()

@@ -152,7 +152,7 @@ class LayerEngine(wiring.Component):
         m.submodules.packer = packer = BeatPacker(fp, W, room=reader.delay + 1,
                                                   credits=lean, registered=bool(fp.pipeline))
         m.submodules.serializer = ser = Serializer(fp, W, 0 if lean else INVERSE_FIFO_FRAMES,
-                                                   max_frames)
+                                                   max_frames, registered_ready=bool(fp.pipeline))
         m.submodules.mac = mac = MACScheduler(plan, tech)
         m.submodules.post = post = PostProcessor(plan, tech)
         m.submodules.z_slots = zt = SlotTracker(plan.z_slots)

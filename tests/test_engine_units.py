@@ -322,11 +322,11 @@ def test_beat_packer_frame_credits(p):
     assert [s for b in beats for s in b] == want
 
 
-@pytest.mark.parametrize("fifo_frames", [2, 0])
-def test_serializer_positions_with_gaps(fifo_frames):
+@pytest.mark.parametrize("fifo_frames, registered", [(2, False), (0, False), (2, True)])
+def test_serializer_positions_with_gaps(fifo_frames, registered):
     fp = FFTParams(k=8, p=2)
     frames_out = 2
-    dut = Serializer(fp, 16, frames=fifo_frames, max_frames=4)
+    dut = Serializer(fp, 16, frames=fifo_frames, max_frames=4, registered_ready=registered)
     rng = random.Random(3)
     n_frames = 6
     beats = [[(f * 100 + b * 10 + l, -(f * 100 + b * 10 + l)) for l in range(fp.lanes)]
