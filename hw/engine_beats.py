@@ -24,9 +24,9 @@ class BeatPacker(wiring.Component):
     --------
     With ``credits=False`` pairs wait in a FIFO of ``depth`` entries; ``issue_ok`` tells the
     producer that ``room`` more pairs fit (the producer's pipeline depth); with
-    ``registered`` it comes from a flip-flop, a cycle late, and counts one pair more (at most
-    one pair arrives per cycle), so the FIFO's level comparison is not on the producer's issue
-    path.  With
+    ``registered`` it is two cycles late (the FIFO's level registered, then its comparison)
+    and counts two pairs more (at most one pair arrives per cycle), so that neither the
+    level's sum nor its comparison is on the producer's issue path.  With
     ``credits=True`` there is no FIFO: the FFT engine's input buffer is the only buffer, and
     ``frame_ok`` lets the producer start a frame while that buffer has a frame slot no frame
     has been started for (:func:`golden.fft_fixed.engine_input_slots` slots; ``frame_start``
@@ -52,8 +52,8 @@ class BeatPacker(wiring.Component):
     def __init__(self, fft: FFTParams, width: int, room: int, credits: bool = False,
                  registered: bool = False):
         self._fft, self._width, self._room, self._credits = fft, width, room, credits
-        self._registered = bool(registered)
-        self._depth = 1 << (room + 3 + self._registered).bit_length()
+        self._late = 2 if registered else 0    # cycles issue_ok lags the FIFO's level
+        self._depth = 1 << (room + 3 + self._late).bit_length()
         super().__init__({"pair_valid": In(1), "pair": In(pair_layout(width)),
                           "issue_ok": Out(1), "frame_start": In(1), "freed": In(1),
                           "frame_ok": Out(1),
@@ -74,8 +74,10 @@ class BeatPacker(wiring.Component):
             m.submodules.fifo = sf = fifo.SyncFIFOBuffered(width=4 * W + 1, depth=self._depth)
             m.d.comb += [sf.w_en.eq(self.pair_valid), sf.w_data.eq(self.pair.as_value()),
                          self.frame_ok.eq(1)]
-            if self._registered:
-                m.d.sync += self.issue_ok.eq(sf.w_level <= self._depth - self._room - 2)
+            if self._late:  # the level registered, then its comparison
+                level = Signal.like(sf.w_level, name="level_r")
+                m.d.sync += [level.eq(sf.w_level),
+                             self.issue_ok.eq(level <= self._depth - self._room - 1 - self._late)]
             else:
                 m.d.comb += self.issue_ok.eq(sf.w_level <= self._depth - self._room - 1)
             entry_valid, entry = sf.r_rdy, data.View(pair_layout(W), sf.r_data)

@@ -277,16 +277,21 @@ class FrameReader(wiring.Component):
         iy0, ix0 = Signal(signed(sw), name="iy0"), Signal(signed(sw), name="ix0")
         row_base = Signal(signed(sw), name="row_base")
         a_advance = Signal(name="a_advance")
+        now = (a_ox, iy0, ix0, row_base)
+        wrap = a_ox == d.out_w_last
+        after = (Mux(wrap, 0, a_ox + 1), Mux(wrap, iy0 + d.stride, iy0),
+                 Mux(wrap, -d.pad, ix0 + d.stride), Mux(wrap, row_base + d.stride_w, row_base))
+        if self._registered:
+            # the position after an advance, registered a cycle ahead (advances are at least
+            # a frame, 2 cycles, apart), so that the advance is only the registers' enable
+            nxt = [Signal.like(v, name=f"{v.name}_next") for v in now]
+            m.d.sync += [n.eq(v) for n, v in zip(nxt, after)]
+            after = nxt
         with m.If(self.layer_start):
             m.d.sync += [a_vec.eq(0), a_ox.eq(0), iy0.eq(-d.pad), ix0.eq(-d.pad),
                          row_base.eq(-d.pad_w)]
         with m.Elif(a_advance):
-            m.d.sync += a_vec.eq(a_vec + 1)
-            with m.If(a_ox == d.out_w_last):
-                m.d.sync += [a_ox.eq(0), ix0.eq(-d.pad), iy0.eq(iy0 + d.stride),
-                             row_base.eq(row_base + d.stride_w)]
-            with m.Else():
-                m.d.sync += [a_ox.eq(a_ox + 1), ix0.eq(ix0 + d.stride)]
+            m.d.sync += [a_vec.eq(a_vec + 1)] + [v.eq(n) for v, n in zip(now, after)]
         return a_vec, iy0, ix0, row_base, a_advance
 
     def _requests(self, m, d, tables, tl, pos2, ctl2, rt2, rf2):
