@@ -154,28 +154,33 @@ class FrameReader(wiring.Component):
         steps = Mux(mode, plan.output_steps, in_steps)
         last_step = u == steps - 1
         pair_end = issue & last_step
-        frame_end = pair_end & (rt == k // 2 - 1)
+        # a frame ends only while busy (its first step has rt = 0 < k/2 - 1): from the step
+        # registers alone, so that the arbitration (pending frames, start) is not on the
+        # paths of the counters a frame's end moves
+        steps_r = Mux(mode_r, plan.output_steps, in_steps)
+        frame_end = (busy & self.issue_ok & ~start_layer & (u_r == steps_r - 1)
+                     & (rt_r == k // 2 - 1))
         with m.If(start_layer):
             m.d.sync += [busy.eq(0), a_r.eq(0), c_vec.eq(0), c_s.eq(0)]
         with m.Elif(issue):
             m.d.sync += [busy.eq(1), mode_r.eq(mode), rf_r.eq(rf), rh_r.eq(rh),
                          u_r.eq(Mux(last_step, 0, u + 1)), rt_r.eq(rt + last_step)]
-            with m.If(frame_end):
-                m.d.sync += busy.eq(0)
-                with m.If(mode):
-                    m.d.sync += c_s.eq(c_s + 1)
-                    with m.If(c_last):
-                        m.d.sync += [c_s.eq(0), c_vec.eq(c_vec + 1)]
-                        m.d.comb += c_advance.eq(1)
-                with m.Else():
-                    m.d.sync += a_r.eq(a_r + 1)
-                    with m.If(a_last):
-                        m.d.sync += a_r.eq(0)
-                        m.d.comb += a_advance.eq(1)
+        with m.If(frame_end):   # (an issue, never with start_layer)
+            m.d.sync += busy.eq(0)
+            with m.If(mode_r):
+                m.d.sync += c_s.eq(c_s + 1)
+                with m.If(c_last):
+                    m.d.sync += [c_s.eq(0), c_vec.eq(c_vec + 1)]
+                    m.d.comb += c_advance.eq(1)
+            with m.Else():
+                m.d.sync += a_r.eq(a_r + 1)
+                with m.If(a_last):
+                    m.d.sync += a_r.eq(0)
+                    m.d.comb += a_advance.eq(1)
         if self._registered:
             for zero, last, count, lim, step in (
-                    (a_zero, a_last, a_r, d.frames_in_last, frame_end & ~mode),
-                    (c_zero, c_last, c_s, d.frames_out_last, frame_end & mode)):
+                    (a_zero, a_last, a_r, d.frames_in_last, frame_end & ~mode_r),
+                    (c_zero, c_last, c_s, d.frames_out_last, frame_end & mode_r)):
                 with m.If(start_layer):
                     m.d.sync += [zero.eq(1), last.eq(lim == 0)]
                 with m.Elif(step):
@@ -183,7 +188,7 @@ class FrameReader(wiring.Component):
         m.d.comb += [
             self.z_claim.eq(start & ~sel_c & a_zero), self.z_claim_slot.eq(a_vec % ZS),
             self.y_take.eq(start & sel_c & c_zero), self.y_take_slot.eq(c_vec % YS),
-            self.y_release.eq(frame_end & mode & c_last),
+            self.y_release.eq(frame_end & mode_r & c_last),
             self.y_release_slot.eq(rh),
         ]
 
