@@ -35,12 +35,16 @@ def count_frame_error(m, counter, accept, last, beat, beats) -> None:
 def below_limit(m, count, limit, restart, advance, registered: bool, name: str):
     """``count < limit`` for a counter that restarts at 0 (``restart``, where ``limit >= 1``)
     and steps by one (``advance``): the comparison itself, or with ``registered`` a flag kept
-    with the counter, so that no comparator is on the paths that read it."""
+    with the counter, so that no comparator is on the paths that read it, and its value after
+    an advance compared a cycle ahead, so that none is on the advance's path either (advances
+    then come at least 2 cycles apart and not in the cycle after a restart)."""
     if not registered:
         return count < limit
     flag = Signal(name=name)
+    after = Signal(name=f"{name}_after")   # count + 1 < limit, a cycle late
+    m.d.sync += after.eq(count + 1 < limit)
     with m.If(restart):
         m.d.sync += flag.eq(1)
     with m.Elif(advance):
-        m.d.sync += flag.eq(count + 1 < limit)
+        m.d.sync += flag.eq(after)
     return flag
