@@ -178,13 +178,9 @@ class FrameReader(wiring.Component):
                     m.d.sync += a_r.eq(0)
                     m.d.comb += a_advance.eq(1)
         if self._registered:
-            for zero, last, count, lim, step in (
-                    (a_zero, a_last, a_r, d.frames_in_last, frame_end & ~mode_r),
-                    (c_zero, c_last, c_s, d.frames_out_last, frame_end & mode_r)):
-                with m.If(start_layer):
-                    m.d.sync += [zero.eq(1), last.eq(lim == 0)]
-                with m.Elif(step):
-                    m.d.sync += [zero.eq(last), last.eq(Mux(last, lim == 0, count + 1 == lim))]
+            self._keep_counter_flags(m, (a_zero, a_last, a_r, d.frames_in_last, ~mode_r),
+                                     (c_zero, c_last, c_s, d.frames_out_last, mode_r),
+                                     frame_end)
         m.d.comb += [
             self.z_claim.eq(start & ~sel_c & a_zero), self.z_claim_slot.eq(a_vec % ZS),
             self.y_take.eq(start & sel_c & c_zero), self.y_take_slot.eq(c_vec % YS),
@@ -194,17 +190,10 @@ class FrameReader(wiring.Component):
 
         # ---- the step, registered: everything below reads these (the arbitration above is a
         # cycle of its own) -------------------------------------------------------------------
-        step_ctl = Cat(issue, mode, pair_end, rf, rt, u, rh, steps)
-        step = Signal.like(step_ctl, name="step")
-        m.d.sync += step.eq(step_ctl)
+        issue, mode, pair_end, rf, rt, u, rh, steps = self._register_fields(
+            m, "step", (issue, mode, pair_end, rf, rt, u, rh, steps))
         pos_r = Signal(3 * sw + 1, name="step_pos")
         m.d.sync += pos_r.eq(Cat(iy0, ix0, row_base + ix0))
-        o = 0
-        fields = []
-        for v in (issue, mode, pair_end, rf, rt, u, rh, steps):
-            fields.append(step[o:o + len(Value.cast(v))])
-            o += len(Value.cast(v))
-        issue, mode, pair_end, rf, rt, u, rh, steps = fields
 
         # ---- which of the pair's four reads this step issues ---------------------------------
         # lane 2j + par: sample 2rt + j of block 2rf + par.  Steps: 1 (all), 2 (sample j = u),
@@ -272,6 +261,29 @@ class FrameReader(wiring.Component):
             return a_r == 0, a_r == d.frames_in_last, c_s == 0, c_s == d.frames_out_last
         return (Signal(init=1, name="a_zero"), Signal(name="a_last"),
                 Signal(init=1, name="c_zero"), Signal(name="c_last"))
+
+    def _keep_counter_flags(self, m, a_side, c_side, frame_end):
+        """The flags of :meth:`_counter_flags` (pipelined), moved with their counters: each
+        side ``(zero, last, count, last value, its frames)`` steps at a frame end of its own
+        and restarts with the layer."""
+        for zero, last, count, lim, mine in (a_side, c_side):
+            with m.If(self.layer_start):
+                m.d.sync += [zero.eq(1), last.eq(lim == 0)]
+            with m.Elif(frame_end & mine):
+                m.d.sync += [zero.eq(last), last.eq(Mux(last, lim == 0, count + 1 == lim))]
+
+    @staticmethod
+    def _register_fields(m, name, values):
+        """``values`` registered together; the registered fields in their order."""
+        packed = Cat(*values)
+        reg = Signal.like(packed, name=name)
+        m.d.sync += reg.eq(packed)
+        fields, o = [], 0
+        for v in values:
+            n = len(Value.cast(v))
+            fields.append(reg[o:o + n])
+            o += n
+        return fields
 
     def _input_position(self, m, d, vbits, max_out_w, sw):
         """The input side's vector ``a_vec`` and its output pixel's top-left input position
