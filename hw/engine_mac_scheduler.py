@@ -93,6 +93,13 @@ class MACScheduler(wiring.Component):
         parts = [bin_[:lk]] + ([group[:gb]] if gb else []) + ([slot] if plan.y_slots > 1 else [])
         return Cat(*parts)
 
+    def _ready(self, b, more):
+        """Vector ``b`` may start: its Z slot full, its Y slot free, vectors left (``more``),
+        the layer running."""
+        plan = self._plan
+        return (self.running & more & self.z_full.bit_select(b % plan.z_slots, 1)
+                & self.y_free.bit_select(b % plan.y_slots, 1))
+
     def _registered_readiness(self, m, b_vec, more, end):
         """Whether vector ``b_vec`` may start (its Z slot full, its Y slot free, vectors left,
         the layer running), from flip-flops: the readiness of the current vector and of the
@@ -100,17 +107,12 @@ class MACScheduler(wiring.Component):
         vectors stay back to back.  Flags seen a cycle late only delay a start: the slot flags
         fall only by this scheduler's own take and claim, while its vector runs (at least 3
         cycles)."""
-        plan, d = self._plan, self.desc
-        ZS, YS = plan.z_slots, plan.y_slots
         cur, nxt, ended = (Signal(name="b_ready"), Signal(name="b_ready_next"),
                            Signal(name="b_ended"))
         b1 = b_vec + 1
-        m.d.sync += [
-            cur.eq(self.running & more & self.z_full.bit_select(b_vec % ZS, 1)
-                   & self.y_free.bit_select(b_vec % YS, 1) & ~self.layer_start),
-            nxt.eq(self.running & (b1 < d.vectors) & self.z_full.bit_select(b1 % ZS, 1)
-                   & self.y_free.bit_select(b1 % YS, 1) & ~self.layer_start),
-            ended.eq(end & ~self.layer_start)]
+        m.d.sync += [cur.eq(self._ready(b_vec, more) & ~self.layer_start),
+                     nxt.eq(self._ready(b1, b1 < self.desc.vectors) & ~self.layer_start),
+                     ended.eq(end & ~self.layer_start)]
         return Mux(ended, nxt, cur)
 
     def elaborate(self, platform):
@@ -162,8 +164,7 @@ class MACScheduler(wiring.Component):
         if plan.fft.pipeline:
             start = ~run & self._registered_readiness(m, b_vec, more, end)
         else:
-            start = self.running & ~run & more & self.z_full.bit_select(bz, 1) & \
-                self.y_free.bit_select(by, 1)
+            start = ~run & self._ready(b_vec, more)
         with m.If(self.layer_start):
             m.d.sync += [b_vec.eq(0), run.eq(0)]
         with m.Elif(start):

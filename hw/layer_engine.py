@@ -175,31 +175,22 @@ class LayerEngine(wiring.Component):
         # (pipelined: the reader's events a cycle late, so that its frame arbitration and the
         # trackers' flag updates are on two paths; safe because the reader's next event is on
         # another slot, at least a frame later, and its own flags are masked by its counters
-        # meanwhile, while for the MAC lanes a slot becomes free or full a cycle later)
+        # meanwhile, while for the MAC lanes a slot becomes free or full a cycle later.  The
+        # MAC lanes' release, take and claim a cycle late too, so that their end and start of a
+        # vector and the trackers' flags are on two paths: a released slot is free later, and
+        # only the MAC lanes read the flags they take and claim, and only while no vector runs,
+        # which lasts at least 3 cycles)
         events = [(zt.claim, zt.claim_slot, reader.z_claim, reader.z_claim_slot),
                   (yt.take, yt.take_slot, reader.y_take, reader.y_take_slot),
-                  (yt.release, yt.release_slot, reader.y_release, reader.y_release_slot)]
+                  (yt.release, yt.release_slot, reader.y_release, reader.y_release_slot),
+                  (zt.release, zt.release_slot, mac.z_release, mac.z_release_slot),
+                  (zt.take, zt.take_slot, mac.z_take, mac.z_take_slot),
+                  (yt.claim, yt.claim_slot, mac.y_claim, mac.y_claim_slot)]
         for event, slot, src, src_slot in events:
             if fp.pipeline:
                 m.d.sync += [event.eq(src & ~start), slot.eq(src_slot)]
             else:
                 m.d.comb += [event.eq(src), slot.eq(src_slot)]
-        # (pipelined: the MAC lanes' release of a Z slot a cycle late too, so that their end
-        # of a vector and the reader's slot flag are on two paths: the slot is free later)
-        if fp.pipeline:
-            m.d.sync += [zt.release.eq(mac.z_release & ~start),
-                         zt.release_slot.eq(mac.z_release_slot)]
-        else:
-            m.d.comb += [zt.release.eq(mac.z_release), zt.release_slot.eq(mac.z_release_slot)]
-        # (pipelined: the MAC lanes' take and claim a cycle late, so that their start of a
-        # vector and the trackers' flags are on two paths; only the MAC lanes read those flags,
-        # and only while no vector runs, which lasts at least 3 cycles)
-        if fp.pipeline:
-            m.d.sync += [zt.take.eq(mac.z_take & ~start), zt.take_slot.eq(mac.z_take_slot),
-                         yt.claim.eq(mac.y_claim & ~start), yt.claim_slot.eq(mac.y_claim_slot)]
-        else:
-            m.d.comb += [zt.take.eq(mac.z_take), zt.take_slot.eq(mac.z_take_slot),
-                         yt.claim.eq(mac.y_claim), yt.claim_slot.eq(mac.y_claim_slot)]
         m.d.comb += [yt.fill.eq(mac.y_fill), yt.fill_slot.eq(mac.y_fill_slot),
                      reader.z_free.eq(zt.free), reader.y_full.eq(yt.full),
                      mac.z_full.eq(zt.full), mac.y_free.eq(yt.free)]
