@@ -57,10 +57,11 @@ class FrameReader(wiring.Component):
     Latency and resources
     ---------------------
     ``delay`` cycles from a step's issue to its pair (the step's register, patch table 2,
-    activations 2, a register; when the plan's FFT is pipelined, four more: the activation
-    requests and the activation data are registered and the activation reads take 4 cycles, so
-    that the im2col adder, the activation buffers' address multiplexer, the route to and out
-    of their block RAMs, their data multiplexer and the pair assembly are on separate paths); a
+    activations 2, a register; when the plan's FFT is pipelined, five more: the patch table's
+    words are registered in the fabric, the activation requests and the activation data are
+    registered and the activation reads take 4 cycles, so that the route out of the table's
+    block RAM, the im2col adder, the activation buffers' address multiplexer, the route to and
+    out of their block RAMs, their data multiplexer and the pair assembly are on separate paths); a
     step every cycle.  The patch table: four banks (a pair's four columns).
 
     Members
@@ -81,6 +82,9 @@ class FrameReader(wiring.Component):
         self._registered = 1 if plan.fft.pipeline else 0   # request and data registers
         # stages from the requests to the pair's assembly beyond the unpipelined engine's 2
         self._extra = 2 * self._registered + activation_read_delay(plan) - 2
+        # pipelined: the patch table's words registered in the fabric (the route out of its
+        # block RAM is a path of its own)
+        self._table_reg = self._registered
         W, zs, ys = plan.width, plan.z_slots, plan.y_slots
         yd = plan.y_slots * plan.ybuf_depth
         super().__init__({
@@ -100,7 +104,7 @@ class FrameReader(wiring.Component):
     @property
     def delay(self) -> int:
         """Cycles from a step's issue to its pair."""
-        return 6 + self._extra
+        return 6 + self._extra + self._table_reg
 
     def elaborate(self, platform):
         m = Module()
@@ -204,7 +208,7 @@ class FrameReader(wiring.Component):
             now = Mux(steps == 1, 1, Mux(steps == 2, u == (lane >> 1), u == lane))
             m.d.comb += lanes_now[lane].eq(now)
 
-        # ---- stage 0 -> 2: patch table (gather), positions ----------------------------------
+        # ---- stage 0 -> 2 (3 when pipelined): patch table (gather), positions ---------------
         ow, kb = plan.table_bits
         tl = data.StructLayout({"off": ow, "bank": 1, "ky": kb, "kx": kb})
         tables = []
@@ -214,7 +218,11 @@ class FrameReader(wiring.Component):
             rom = SimpleDualPortRAM(tl.size, len(init), self._tech, init=init)
             m.submodules[f"patch_table{lane}"] = rom
             m.d.comb += [rom.r_addr.eq(d.tbase + Cat(rt, rf)), rom.r_en.eq(1), rom.w_en.eq(0)]
-            tables.append(rom)
+            entry = rom.r_data
+            if self._table_reg:
+                entry = Signal.like(rom.r_data, name=f"patch_entry{lane}")
+                m.d.sync += entry.eq(rom.r_data)
+            tables.append(entry)
         # the sample of a one-lane output step
         j_now = Signal(name="j_now")
         m.d.comb += j_now.eq(Mux(steps == 1, 0, Mux(steps == 2, u[0], u[1])))
@@ -226,11 +234,11 @@ class FrameReader(wiring.Component):
                 value = r
             return value
 
-        # control and positions travel with the step: stage 2 (table and Y data), stage 4
-        # (activation data)
+        # control and positions travel with the step: stage 2 (table; 3 when pipelined), stage 4
+        # (activation data; the stages below count from the table's)
         ctl0 = Cat(issue, mode, pair_end, lanes_now, j_now, rf, rt)
-        ctl2 = delayed(ctl0, 2, "rd_ctl")
-        pos2 = delayed(pos_r, 2, "rd_pos")
+        ctl2 = delayed(ctl0, 2 + self._table_reg, "rd_ctl")
+        pos2 = delayed(pos_r, 2 + self._table_reg, "rd_pos")
         iy0_2, ix0_2, pix_2 = (pos2[:sw].as_signed(), pos2[sw:2 * sw].as_signed(),
                                pos2[2 * sw:].as_signed())
         v2, mode2, end2 = ctl2[0], ctl2[1], ctl2[2]
@@ -326,7 +334,7 @@ class FrameReader(wiring.Component):
             j, par = lane >> 1, lane & 1
             t = Cat(Const(j, 1), rt2)
             e = Cat(t, Const(par, 1), rf2)  # the column
-            ent = data.View(tl, tables[lane].r_data)
+            ent = data.View(tl, tables[lane])
             iy = iy0_2 + ent.ky
             ix = ix0_2 + ent.kx
             in_range = e < d.n
@@ -423,7 +431,7 @@ class FrameReader(wiring.Component):
                          zc[j].im.eq(Mux(mir, yb_re - ya.im, ya.im + yb_re))]
         # (and two more when the activation requests and data are registered: both kinds of
         # pair reach the assembly at the same stage)
-        return delayed(zc.as_value(), 1 - early + self._extra, "rd_zc")
+        return delayed(zc.as_value(), 1 - early + self._extra + self._table_reg, "rd_zc")
 
 
 def lane_a_of(rf, lanes):
