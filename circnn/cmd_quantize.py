@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
         "quantize", help="quantize a model for the layer engine",
         description="Choose every layer's fixed-point formats and shifts from calibration inputs "
                     "(raw features, .npy) by running the bit-exact engine model, and write a "
-                    "quantized model file (version 2, docs/model-format.md). Reports the "
+                    "quantized model file (version 3, docs/model-format.md). Reports the "
                     "saturations left on the calibration set.")
     p.add_argument("--model", "-m", required=True, metavar="FILE", help="float model file (.npz)")
     p.add_argument("--calib", required=True, metavar="FILE", help="calibration inputs (.npy)")

@@ -30,6 +30,12 @@ patch, see :mod:`golden.layers`), in integers throughout:
 
 FFT work per vector: ``ceil(q/2) + ceil(p/2)`` complex transforms instead of ``q + p`` (one per
 real block): :func:`fft_passes`.
+
+Each layer has its own block size.  A **dense layer** (``k = 1``, weights ``(out, in, 1, 2)``
+with zero imaginary parts: the one-point transform is the identity) skips steps 1, 2 and 5:
+``acc[i] = sum_j W[i, j] x[j]`` (exact), ``y = sat(rnd(acc / 2**acc_shift), width - 1)``, then
+step 6.  The spectrum of a block-circulant layer and the output of a dense one are saturated to
+the same ``width - 1`` bits, so both leave the MAC's requantization in the same format.
 """
 
 from __future__ import annotations
@@ -61,6 +67,9 @@ class QLayer:
         layer's output activations).
     in_frac, w_frac, y_frac, out_frac : int
         Binary points: input activations, weights, IFFT output, output activations.
+    inverse_shifts : tuple of int
+        Per-stage right shifts of this layer's IFFTs (``log2 k`` entries; empty for a dense
+        layer, ``k = 1``, which has no transforms).
     """
 
     kind: str
@@ -81,6 +90,7 @@ class QLayer:
     w_frac: int
     y_frac: int
     out_frac: int
+    inverse_shifts: tuple = ()
 
     @property
     def blocks(self) -> tuple[int, int]:
@@ -101,8 +111,9 @@ class QNetwork:
     """A quantized network and the engine numerics it was quantized for.
 
     ``input_frac``: raw inputs become ``sat(rnd((x - offset) * scale * 2**input_frac))``.
-    ``fft``: FFT numerics shared by all layers (``width``, ``guard``, ``twiddle_width``,
-    ``inverse_shifts``); ``p`` and ``d`` do not change the numbers and are chosen at generation.
+    FFT numerics shared by all layers: ``width``, ``guard``, ``twiddle_width``; each layer has
+    its own block size and IFFT shifts (``inverse_shifts`` here: those of the largest block
+    size).  ``p`` and ``d`` do not change the numbers and are chosen at generation.
     """
 
     input_shape: tuple
@@ -117,13 +128,31 @@ class QNetwork:
     meta: dict = field(default_factory=dict)
 
     @property
+    def block_sizes(self) -> list:
+        """Each layer's block size ``k`` (1: dense)."""
+        return [layer.k for layer in self.layers]
+
+    @property
     def k(self) -> int:
-        return self.layers[0].k
+        """The block size of every layer; ValueError when the layers' block sizes differ."""
+        ks = sorted(set(self.block_sizes))
+        if len(ks) != 1:
+            raise ValueError("the layers have different block sizes (k = "
+                             + ", ".join(str(k) for k in ks) + ")")
+        return ks[0]
 
     def fft_params(self, **hw) -> FFTParams:
-        """FFTParams with this network's numerics (``hw``: ``p``, ``d``, ``pipeline``, ...)."""
+        """FFTParams with this network's numerics (``hw``: ``p``, ``d``, ``pipeline``, ...):
+        one block size for all layers (:attr:`k`)."""
         return fft_numerics(self.k, self.width, self.guard, self.twiddle_width,
                             self.inverse_shifts or None, **hw)
+
+    def layer_params(self, layer: QLayer, **hw) -> FFTParams | None:
+        """FFTParams of ``layer``'s transforms (its ``k`` and IFFT shifts); None when dense."""
+        if layer.k == 1:
+            return None
+        return fft_numerics(layer.k, self.width, self.guard, self.twiddle_width,
+                            layer.inverse_shifts or None, **hw)
 
     def shapes(self):
         shapes = [tuple(self.input_shape)]
@@ -217,16 +246,64 @@ def _vectors(layer: QLayer, a: np.ndarray) -> np.ndarray:
     return L.im2col(a, layer.kernel, layer.stride, layer.padding)
 
 
-def layer_fixed(layer: QLayer, a: np.ndarray, params: FFTParams, trace: dict | None = None):
+def _dense_spectrum(layer: QLayer, vec: np.ndarray, width: int):
+    """A dense layer's steps 3 and 4 (``k = 1``: real products, no transforms): ``acc = W x``
+    over the ``n`` inputs, ``y = sat(rnd(acc / 2**acc_shift), width - 1)``."""
+    wr = layer.wq[:, :, 0, 0].astype(np.int64)
+    acc = np.einsum("ij,bvj->bvi", wr, vec[..., :wr.shape[1]])
+    y, clipped = saturate(round_shift(acc, layer.acc_shift), width - 1)
+    return acc, y, int(clipped.sum())
+
+
+def layer_fixed(layer: QLayer, a: np.ndarray, params: FFTParams | None,
+                trace: dict | None = None, width: int | None = None):
     """One layer on integer activations ``a`` ``(B, ...)``; returns ``(out, saturations)`` where
-    ``saturations`` counts clipped values per step (dict)."""
-    w = params.width
+    ``saturations`` counts clipped values per step (dict).  ``params``: the FFT numerics of the
+    layer's block size, None for a dense layer (``k = 1``; then ``width`` is the data width)."""
+    w = params.width if params is not None else width
+    if w is None:
+        raise ValueError("a dense layer needs the data width")
     k = layer.k
-    pb, q = layer.blocks
     a = np.asarray(a, dtype=np.int64)
     bsz = a.shape[0]
     vec = _vectors(layer, a)
     nv = vec.shape[1]
+    if k == 1:
+        acc_r, yt, sat_y = _dense_spectrum(layer, vec, w)
+        acc_i = np.zeros_like(acc_r)
+        yt = yt[..., :layer.out_features]
+        sat_fft = sat_sep = sat_ifft = 0
+    else:
+        acc_r, acc_i, yt, sat_fft, sat_sep, sat_y, sat_ifft = _circulant_spectrum(
+            layer, vec, params)
+    z_out = yt + layer.bias_q.astype(np.int64)
+    if layer.activation == "relu":
+        z_out = np.maximum(z_out, 0)
+    out, s3 = saturate(round_shift(z_out, layer.out_shift), w)
+    sat_out = int(s3.sum())
+    if layer.kind == "conv":
+        ho = L.conv_output_size(a.shape[2], layer.kernel, layer.stride, layer.padding)
+        wo = L.conv_output_size(a.shape[3], layer.kernel, layer.stride, layer.padding)
+        out = out.transpose(0, 2, 1).reshape(bsz, layer.out_features, ho, wo)
+        if layer.pool == 2:
+            out = L.maxpool2(out)
+    else:
+        out = out.reshape(bsz, layer.out_features)
+    sats = {"fft": sat_fft, "separate": sat_sep, "spectrum": sat_y, "ifft": sat_ifft,
+            "output": sat_out}
+    if trace is not None:
+        trace.update({"input": a, "acc_re": acc_r, "acc_im": acc_i, "y": yt, "z": z_out,
+                      "output": out, "saturations": sats})
+    return out, sats
+
+
+def _circulant_spectrum(layer: QLayer, vec: np.ndarray, params: FFTParams):
+    """Steps 1 to 5 of a block-circulant layer on its input vectors ``(B, V, n)``: ``(acc_re,
+    acc_im, y (B, V, out_features), and the saturations of the FFT, the separation, the spectrum
+    and the IFFT)``."""
+    w, k = params.width, layer.k
+    pb, q = layer.blocks
+    bsz, nv = vec.shape[:2]
     r_frames, s_frames = -(-q // 2), -(-pb // 2)
     padded = np.zeros((bsz, nv, 2 * r_frames * k), dtype=np.int64)
     padded[..., :vec.shape[-1]] = vec
@@ -254,34 +331,17 @@ def layer_fixed(layer: QLayer, a: np.ndarray, params: FFTParams, trace: dict | N
     y = y.reshape(bsz, nv, s_frames, k)
     yt = np.stack([y.real, y.imag], axis=-2).astype(np.int64).reshape(bsz, nv, 2 * s_frames * k)
     yt = yt[..., :layer.out_features]
-    z_out = yt + layer.bias_q.astype(np.int64)
-    if layer.activation == "relu":
-        z_out = np.maximum(z_out, 0)
-    out, s3 = saturate(round_shift(z_out, layer.out_shift), w)
-    sat_out = int(s3.sum())
-    if layer.kind == "conv":
-        ho = L.conv_output_size(a.shape[2], layer.kernel, layer.stride, layer.padding)
-        wo = L.conv_output_size(a.shape[3], layer.kernel, layer.stride, layer.padding)
-        out = out.transpose(0, 2, 1).reshape(bsz, layer.out_features, ho, wo)
-        if layer.pool == 2:
-            out = L.maxpool2(out)
-    else:
-        out = out.reshape(bsz, layer.out_features)
-    sats = {"fft": sat_fft, "separate": sat_sep, "spectrum": sat_y, "ifft": sat_ifft,
-            "output": sat_out}
-    if trace is not None:
-        trace.update({"input": a, "acc_re": acc_r, "acc_im": acc_i, "y": yt, "z": z_out,
-                      "output": out, "saturations": sats})
-    return out, sats
+    return acc_r, acc_i, yt, sat_fft, sat_sep, sat_y, sat_ifft
 
 
 def run_fixed(qnet: QNetwork, x_int: np.ndarray, params: FFTParams | None = None,
               trace: list | None = None) -> tuple[np.ndarray, dict]:
     """The engine on quantized inputs ``(B,) + input_shape``: ``(outputs (B, out), saturations)``.
 
-    ``trace`` collects one dict per layer (see :func:`layer_fixed`).
+    ``trace`` collects one dict per layer (see :func:`layer_fixed`).  ``params`` (optional) is
+    used for the layers of its block size; every other layer gets :meth:`QNetwork.layer_params`
+    (the numbers do not depend on the hardware parameters).
     """
-    params = qnet.fft_params() if params is None else params
     a = np.asarray(x_int, dtype=np.int64)
     lo, hi = signed_range(qnet.width)
     if a.size and (a.min() < lo or a.max() > hi):
@@ -290,7 +350,8 @@ def run_fixed(qnet: QNetwork, x_int: np.ndarray, params: FFTParams | None = None
     total = {}
     for layer in qnet.layers:
         t = {} if trace is not None else None
-        a, sats = layer_fixed(layer, a, params, t)
+        lp = params if params is not None and params.k == layer.k else qnet.layer_params(layer)
+        a, sats = layer_fixed(layer, a, lp, t, width=qnet.width)
         for key, v in sats.items():
             total[key] = total.get(key, 0) + v
         if trace is not None:

@@ -259,9 +259,13 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
             raise ValueError(f"{name} must be a power of two of at least {low}, not {value!r}")
     if act_replicas not in (1, 2):
         raise ValueError(f"act_replicas must be 1 or 2, not {act_replicas!r}")
+    ks = sorted(set(qnet.block_sizes))
+    if len(ks) != 1 or ks[0] < 4:
+        raise ValueError(
+            "the layer engine runs one block size of at least 4 for every layer; this model has "
+            f"k = {', '.join(str(k) for k in qnet.block_sizes)} (per layer), which the fixed "
+            "model runs (circnn infer --engine fixed)")
     k, w = qnet.k, qnet.width
-    if k < 4:
-        raise ValueError(f"the layer engine needs a block size k of at least 4, not {k}")
     fft = qnet.fft_params(p=p, d=d, pipeline=pipeline)
     if fft.radix22:
         raise ValueError("the layer engine needs an FFT engine with 2p samples per clock")

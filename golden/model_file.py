@@ -23,9 +23,9 @@ __all__ = ["FORMAT", "VERSION", "ModelFileError", "save", "load", "atomic_write"
 
 FORMAT = "circnn-model"
 VERSION = 1
-#: Version 2 is version 1 plus the quantization of the layer engine (golden/quantized_file.py);
+#: Versions 2 and 3 are version 1 plus the quantization of the layer engine (golden/quantized_file.py);
 #: its float part reads the same.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 
 _INT_FIELDS = ("k", "in_features", "out_features", "pool", "in_channels", "kernel", "stride",
                "padding")

@@ -1,10 +1,11 @@
-"""The quantized model file: version 2 of the circnn model file.
+"""The quantized model file: versions 2 and 3 of the circnn model file.
 
-A version-2 file is a complete version-1 file (the float network, so the float reference stays
+A quantized file is a complete version-1 file (the float network, so the float reference stays
 available for tracing) plus the quantization chosen by :mod:`golden.quantize`.  See
-``docs/model-format.md``.  :func:`load` returns both the float network and the
-:class:`golden.engine_fixed.QNetwork`; :func:`golden.model_file.load` reads the float part of
-either version.
+``docs/model-format.md``.  :func:`save` writes version 3 (each layer its own block size, 1 for
+a dense layer, and IFFT shifts); :func:`load` reads 2 (one block size) and 3 and returns both
+the float network and the :class:`golden.engine_fixed.QNetwork`;
+:func:`golden.model_file.load` reads the float part of every version.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from .network import Network
 
 __all__ = ["VERSION", "save", "load", "to_arrays"]
 
-VERSION = 2
+VERSION = 3
+READABLE = (2, 3)   # version 2: one block size, its IFFT shifts only in 'q.inverse_shifts'
 _LAYER_INTS = ("acc_shift", "out_shift", "in_frac", "w_frac", "y_frac", "out_frac")
 
 
@@ -40,6 +42,7 @@ def to_arrays(net: Network, qnet: QNetwork) -> dict:
         arrays[pre + "bias"] = np.asarray(ql.bias_q, dtype=np.int32)
         for name in _LAYER_INTS:
             arrays[pre + name] = np.array(int(getattr(ql, name)))
+        arrays[pre + "inverse_shifts"] = np.array(ql.inverse_shifts, dtype=np.int64)
     return arrays
 
 
@@ -60,39 +63,54 @@ def _ints(r: _Reader, key: str, shape, width: int) -> np.ndarray:
     return a
 
 
+def _shifts(r: _Reader, key: str, k: int, width: int, guard: int, tw: int) -> tuple:
+    """The IFFT shifts under ``key`` for block size ``k`` (empty when ``k = 1``), checked with the
+    file's other FFT numerics."""
+    shifts = tuple(int(v) for v in np.ravel(r.get(key)))
+    if k == 1:
+        if shifts:
+            raise ModelFileError(f"{r.path}: '{key}' must be empty for a dense layer")
+        return ()
+    try:
+        FFTParams(k=k, width=width, guard=guard, twiddle_width=tw, inverse_shifts=shifts)
+    except ValueError as e:
+        raise ModelFileError(f"{r.path}: quantized FFT numerics ('{key}'): {e}") from None
+    return shifts
+
+
 def load(path: str | os.PathLike) -> tuple[Network, QNetwork]:
-    """``(float network, quantized network)`` of a version-2 file; ModelFileError otherwise."""
+    """``(float network, quantized network)`` of a version-2 or -3 file; ModelFileError
+    otherwise."""
     path = os.fspath(path)
     net = model_file.load(path)
     with np.load(path, allow_pickle=False) as data:
         r = _Reader(data, path)
         version = r.scalar("version", int)
-        if version != VERSION:
+        if version not in READABLE:
             raise ModelFileError(
                 f"{path}: not a quantized model (version {version}); make one with "
                 f"'circnn quantize --model {path} --calib X.npy -o Q.npz'")
         width = r.scalar("q.width", int)
         if not 8 <= width <= 24:
             raise ModelFileError(f"{path}: 'q.width' must be 8 to 24, is {width}")
-        k = net.layers[0].k
-        shifts = r.get("q.inverse_shifts")
-        try:
-            FFTParams(k=k, width=width, guard=r.scalar("q.guard", int),
-                      twiddle_width=r.scalar("q.twiddle_width", int),
-                      inverse_shifts=tuple(int(v) for v in np.ravel(shifts)))
-        except ValueError as e:
-            raise ModelFileError(f"{path}: quantized FFT numerics: {e}") from None
+        guard, tw = r.scalar("q.guard", int), r.scalar("q.twiddle_width", int)
+        ks = [layer.k for layer in net.layers]
+        if version == 2 and len(set(ks)) != 1:
+            raise ModelFileError(f"{path}: a version-2 quantized model has one block size, "
+                                 f"this one has k = {', '.join(str(k) for k in ks)}")
+        net_shifts = _shifts(r, "q.inverse_shifts", max(ks), width, guard, tw)
         qnet = QNetwork(input_shape=tuple(net.input_shape), layers=[],
                         input_offset=net.input_offset, input_scale=net.input_scale,
-                        input_frac=r.scalar("q.input_frac", int), width=width,
-                        guard=r.scalar("q.guard", int),
-                        twiddle_width=r.scalar("q.twiddle_width", int),
-                        inverse_shifts=tuple(int(v) for v in np.ravel(shifts)), meta=net.meta)
+                        input_frac=r.scalar("q.input_frac", int), width=width, guard=guard,
+                        twiddle_width=tw, inverse_shifts=net_shifts, meta=net.meta)
         for i, layer in enumerate(net.layers):
-            if layer.k != k:
-                raise ModelFileError(f"{path}: layer {i} has k = {layer.k}, layer 0 has {k}: "
-                                     "a quantized model uses one block size")
+            k = layer.k
+            if 1 < k < 4:
+                raise ModelFileError(f"{path}: layer {i} has k = {k}; a quantized layer has "
+                                     "k = 1 (dense) or at least 4")
             pre = f"layer{i}.q."
+            shifts = (net_shifts if version == 2
+                      else _shifts(r, pre + "inverse_shifts", k, width, guard, tw))
             pb, q = layer.weights.shape[:2]
             ints = {name: r.scalar(pre + name, int) for name in _LAYER_INTS}
             for name in ("acc_shift", "out_shift"):
@@ -104,5 +122,6 @@ def load(path: str | os.PathLike) -> tuple[Network, QNetwork]:
                 in_channels=layer.in_channels, kernel=layer.kernel, stride=layer.stride,
                 padding=layer.padding,
                 wq=_ints(r, pre + "wq", (pb, q, k // 2 + 1, 2), width),
-                bias_q=_ints(r, pre + "bias", (layer.out_features,), width), **ints))
+                bias_q=_ints(r, pre + "bias", (layer.out_features,), width),
+                inverse_shifts=shifts, **ints))
     return net, qnet

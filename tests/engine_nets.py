@@ -16,27 +16,37 @@ def _layer(rng, kind, k, n_in, n_out, activation, **conv):
                  activation=activation, **conv)
 
 
+def _per_layer(k, n: int) -> list:
+    """``k`` for each of ``n`` layers: one int for all, or a list of one per layer."""
+    ks = [k] * n if isinstance(k, int) else list(k)
+    assert len(ks) == n, f"{len(ks)} block sizes for {n} layers"
+    return ks
+
+
 def fc_net(rng, k, sizes, last_relu=False) -> Network:
+    """FC layers ``sizes[0] -> ... -> sizes[-1]``; ``k`` one block size or one per layer."""
+    ks = _per_layer(k, len(sizes) - 1)
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         act = "relu" if (i < len(sizes) - 2 or last_relu) else "none"
-        layers.append(_layer(rng, "fc", k, a, b, act))
+        layers.append(_layer(rng, "fc", ks[i], a, b, act))
     return Network(input_shape=(sizes[0],), layers=layers)
 
 
 def cnn_net(rng, k, image=(1, 6, 6), channels=(4,), n_out=5, stride=1, padding=1,
             pool=True) -> Network:
     c, h, w = image
+    ks = _per_layer(k, len(channels) + 1)
     layers = []
-    for ch in channels:
-        layers.append(_layer(rng, "conv", k, c * 9, ch, "relu", pool=2 if pool else 0,
+    for i, ch in enumerate(channels):
+        layers.append(_layer(rng, "conv", ks[i], c * 9, ch, "relu", pool=2 if pool else 0,
                              in_channels=c, kernel=3, stride=stride, padding=padding))
         h = (h + 2 * padding - 3) // stride + 1
         w = (w + 2 * padding - 3) // stride + 1
         if pool:
             h, w = h // 2, w // 2
         c = ch
-    layers.append(_layer(rng, "fc", k, c * h * w, n_out, "none"))
+    layers.append(_layer(rng, "fc", ks[-1], c * h * w, n_out, "none"))
     return Network(input_shape=image, layers=layers)
 
 

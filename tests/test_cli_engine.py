@@ -135,12 +135,38 @@ def test_user_errors_exit_2(files, tmp_path, capsys, args, message):
     assert message in err and "Traceback" not in err
 
 
-def test_quantize_refuses_mixed_k(files, tmp_path, capsys):
+def test_quantize_refuses_block_size_two(files, tmp_path, capsys):
     d, model, _ = files
     net = model_file.load(model)
     net.layers[1].k = 2
     net.layers[1].weights = np.zeros((5, 16, 2))
-    model_file.save(net, tmp_path / "mixed.npz")
-    code, _, err = run(["quantize", "-m", tmp_path / "mixed.npz", "--calib", d / "train.npy",
+    model_file.save(net, tmp_path / "k2.npz")
+    code, _, err = run(["quantize", "-m", tmp_path / "k2.npz", "--calib", d / "train.npy",
                         "-o", tmp_path / "q.npz"], capsys)
-    assert code == 2 and "one block size" in err
+    assert code == 2 and "layer 1 has block size k = 2" in err
+    assert not (tmp_path / "q.npz").exists()
+
+
+def test_mixed_k_and_dense_run_on_the_fixed_model_not_yet_on_the_engine(files, tmp_path, capsys):
+    """A network of k = 4 then a dense layer quantizes and runs on the fixed model; the layer
+    engine (one block size) refuses it with exit 2 and says which engine runs it."""
+    d, _, _ = files
+    model, q = tmp_path / "m.npz", tmp_path / "q.npz"
+    assert main(["train", "-o", str(model), "--hidden", "32", "--k", "4,1", "--epochs", "3",
+                 "--quiet"]) == 0
+    assert main(["quantize", "-m", str(model), "--calib", str(d / "train.npy"), "-o", str(q),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    _, qnet = quantized_file.load(q)
+    assert qnet.block_sizes == [4, 1]
+    acc = {}
+    for engine in ("float", "fixed"):
+        code, out, _ = run(["infer", "-m", q, "-i", d / "test.npy", "-o", tmp_path / "y.npy",
+                            "--engine", engine, "--labels", d / "labels.npy", "--json"], capsys)
+        assert code == 0
+        acc[engine] = json.loads(out)["accuracy"]
+    assert abs(acc["fixed"] - acc["float"]) <= 0.02, acc
+    code, _, err = run(["infer", "-m", q, "-i", d / "test.npy", "-o", tmp_path / "y2.npy",
+                        "--engine", "rtl"], capsys)
+    assert code == 2 and "k = 4, 1 (per layer)" in err and "--engine fixed" in err
+    assert "Traceback" not in err and not (tmp_path / "y2.npy").exists()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from golden import layers as L
 from golden import quantized_file
 from golden.engine_fixed import (accumulator_width, fft_numerics, fft_passes, hermitian_frames,
                                  layer_fixed, run_fixed, separate)
@@ -107,13 +108,51 @@ def test_quantizer_reports_unavoidable_saturation():
     assert report["total_saturations"] >= 1
 
 
-def test_quantizer_refuses_mixed_block_sizes():
+@pytest.mark.parametrize("kind, ks", [("fc", (4, 8, 16)), ("fc", (8, 8, 1)), ("fc", (1, 4, 1)),
+                                       ("cnn", (4, 8)), ("cnn", (1, 8)), ("cnn", (8, 1))])
+def test_mixed_block_sizes_and_dense_layers_against_float(kind, ks):
+    """Each layer at its own block size (1: dense, no transforms): every layer's fixed output
+    against the float layer on the same input, at least 40 dB; no saturation on the
+    calibration set; a dense layer's spectrum is its exact integer product requantized."""
+    rng = np.random.default_rng(sum(ks))
+    net = (fc_net(rng, list(ks), [24, 20, 16, 10]) if kind == "fc"
+           else cnn_net(rng, list(ks)))
+    qnet, calib = quantized(net, rng, samples=128)
+    assert qnet.block_sizes == list(ks)
+    xq, _ = qnet.quantize_input(net.check_input(calib))
+    trace = []
+    _, sats = run_fixed(qnet, xq, trace=trace)
+    assert sum(sats.values()) == 0
+    a_prev = xq * 2.0 ** -qnet.input_frac
+    for layer, ql, t in zip(net.layers, qnet.layers, trace):
+        ref = layer.forward(a_prev.reshape(t["input"].shape))
+        got = t["output"] * 2.0 ** -ql.out_frac
+        assert _sqnr(ref, got) >= 40.0, f"layer k={ql.k} SQNR {_sqnr(ref, got):.1f} dB"
+        assert len(ql.inverse_shifts) == (ql.k.bit_length() - 1)
+        if ql.k == 1:   # W x in integers (float64 is exact below 2**53), no imaginary part
+            assert np.all(ql.wq[..., 1] == 0)
+            vec = (t["input"].reshape(len(xq), 1, -1) if ql.kind == "fc" else
+                   L.im2col(t["input"], ql.kernel, ql.stride, ql.padding))
+            want = np.einsum("ij,bvj->bvi", ql.wq[:, :, 0, 0].astype(np.float64),
+                             vec.astype(np.float64))
+            np.testing.assert_array_equal(t["acc_re"], want.astype(np.int64))
+            assert not np.any(t["acc_im"])
+        a_prev = t["output"] * 2.0 ** -ql.out_frac
+
+
+def test_quantizer_refuses_block_size_two():
     rng = np.random.default_rng(0)
-    net = fc_net(rng, 4, [8, 8, 4])
-    net.layers[1].k = 8
-    net.layers[1].weights = rng.normal(size=(1, 1, 8))
-    with pytest.raises(QuantizationError, match="one block size"):
+    net = fc_net(rng, [4, 2], [8, 8, 4])
+    with pytest.raises(QuantizationError, match="layer 1 has block size k = 2"):
         quantize(net, rng.normal(size=(4, 8)))
+
+
+def test_shifts_for_one_block_size_only():
+    """Explicit IFFT shifts name one block size; a model of two is refused, not guessed."""
+    rng = np.random.default_rng(0)
+    net = fc_net(rng, [4, 8], [8, 8, 4])
+    with pytest.raises(QuantizationError, match="this model has k = 4, 8"):
+        quantize(net, rng.normal(size=(4, 8)), inverse_shifts=(1, 0))
 
 
 def test_frac_for():
@@ -133,6 +172,42 @@ def test_quantized_file_round_trip(tmp_path):
     xq, _ = qnet.quantize_input(net.check_input(calib[:4]))
     np.testing.assert_array_equal(run_fixed(qnet, xq)[0], run_fixed(qnet2, xq)[0])
     assert qnet2.inverse_shifts == qnet.inverse_shifts
+
+
+def test_quantized_file_mixed_block_sizes_and_version_2(tmp_path):
+    """Version 3 keeps each layer's k and IFFT shifts; a version-2 file (one block size, the
+    shifts only at network level) still reads, with the same numbers."""
+    rng = np.random.default_rng(5)
+    net = cnn_net(rng, [4, 1])
+    qnet, calib = quantized(net, rng)
+    xq, _ = qnet.quantize_input(net.check_input(calib[:4]))
+    quantized_file.save(net, qnet, tmp_path / "q3.npz")
+    _, qnet3 = quantized_file.load(tmp_path / "q3.npz")
+    assert [l.inverse_shifts for l in qnet3.layers] == [l.inverse_shifts for l in qnet.layers]
+    assert qnet3.block_sizes == [4, 1]
+    np.testing.assert_array_equal(run_fixed(qnet, xq)[0], run_fixed(qnet3, xq)[0])
+
+    net = cnn_net(rng, 8)
+    qnet, calib = quantized(net, rng)
+    arrays = quantized_file.to_arrays(net, qnet)
+    arrays["version"] = np.array(2)
+    for i in range(len(net.layers)):
+        del arrays[f"layer{i}.q.inverse_shifts"]
+    np.savez(tmp_path / "q2.npz", **arrays)
+    _, qnet2 = quantized_file.load(tmp_path / "q2.npz")
+    xq, _ = qnet.quantize_input(net.check_input(calib[:4]))
+    np.testing.assert_array_equal(run_fixed(qnet, xq)[0], run_fixed(qnet2, xq)[0])
+
+    arrays = quantized_file.to_arrays(*quantized_file.load(tmp_path / "q3.npz"))
+    arrays["layer1.q.inverse_shifts"] = np.array([1, 0], dtype=np.int64)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError, match="must be empty for a dense layer"):
+        quantized_file.load(tmp_path / "bad.npz")
+    arrays["layer1.q.inverse_shifts"] = np.array([], dtype=np.int64)
+    arrays["layer0.q.inverse_shifts"] = np.array([1, 0, 1], dtype=np.int64)
+    np.savez(tmp_path / "bad2.npz", **arrays)
+    with pytest.raises(ModelFileError, match="layer0.q.inverse_shifts"):
+        quantized_file.load(tmp_path / "bad2.npz")
 
 
 def test_quantized_file_errors(tmp_path):
