@@ -44,6 +44,7 @@ from .fft_radix22 import has_twiddle, multiplier_count, radix22_stage
 from .fixedpoint import round_shift, saturate, signed_range, twiddle_table
 
 __all__ = ["FFTParams", "fft_fixed", "stage_model", "reorder_model", "bitrev_indices",
+           "stuffed_shifts", "stuff_frames", "unstuff_output",
            "right_angle", "pipelined_twiddles", "pipelined_multipliers"]
 
 
@@ -80,6 +81,13 @@ class FFTParams:
         Complex samples per stream beat: ``2p`` (default, ``None``), or 1 for the radix-2²
         single-path engine (``p = 1``, ``d = log2 k``), whose numerics are those of
         :mod:`golden.fft_radix22`.
+    min_length : int or None
+        Shortest transform a frame may ask for at run time: a power of two from 4 to ``k``
+        (default ``k``: one length).  A frame of length ``n = k / 2**stuffing`` is given
+        *zero-stuffed* (forward: sample ``i`` at position ``i * 2**stuffing``, zeros between;
+        inverse: the ``n`` bins repeated ``2**stuffing`` times) and its result is read off the
+        ``k``-point output (forward: bins ``0 .. n-1``; inverse: every ``2**stuffing``-th
+        sample); see :func:`stuffed_shifts`.  Not with the radix-2² engine.
     """
 
     k: int
@@ -93,6 +101,7 @@ class FFTParams:
     inverse_shifts: tuple | None = None
     natural_order: bool = True
     samples_per_clock: int | None = None
+    min_length: int | None = None
 
     def __post_init__(self):
         k = self.k
@@ -131,6 +140,13 @@ class FFTParams:
                                  f"and d = {d}")
             if spc != 1:
                 object.__setattr__(self, "samples_per_clock", None)
+        ml = k if self.min_length is None else self.min_length
+        if not _is_pow2(ml) or not min(4, k) <= ml <= k:
+            raise ValueError(f"min_length must be a power of two from 4 to k = {k}, not {ml!r}")
+        if ml < k and self.samples_per_clock == 1:
+            raise ValueError("a run-time transform length (min_length < k) needs the engine with "
+                             "2p samples per clock, not the radix-2² single-path engine")
+        object.__setattr__(self, "min_length", ml)
 
     # derived quantities -------------------------------------------------------------------
     @property
@@ -162,12 +178,22 @@ class FFTParams:
     def internal_width(self) -> int:
         return self.width + self.guard
 
-    def shifts(self, inverse: bool) -> tuple:
+    @property
+    def max_stuffing(self) -> int:
+        """``log2(k / min_length)``: the largest ``stuffing`` a frame may carry."""
+        return (self.k // self.min_length).bit_length() - 1
+
+    def shifts(self, inverse: bool, stuffing: int = 0) -> tuple:
+        """Per-stage right shifts of a frame (:func:`stuffed_shifts` when ``stuffing``)."""
+        if stuffing:
+            return stuffed_shifts(self, inverse, stuffing)
         return self.inverse_shifts if inverse else self.forward_shifts
 
-    def gain(self, inverse: bool = False) -> float:
-        """Output / reference: reference is ``numpy.fft.fft`` (forward) or ``k * ifft``."""
-        return 2.0 ** -sum(self.shifts(inverse))
+    def gain(self, inverse: bool = False, stuffing: int = 0) -> float:
+        """Output / reference: reference is ``numpy.fft.fft`` (forward) or ``n * ifft`` of the
+        frame's length ``n = k / 2**stuffing``."""
+        own = self.inverse_shifts if inverse else self.forward_shifts
+        return 2.0 ** -sum(own[:self.stages - stuffing])
 
     @property
     def throughput(self) -> float:
@@ -181,6 +207,47 @@ class FFTParams:
         return multiplier_count(self.k) if self.radix22 else self.p * self.d
 
 
+def stuffed_shifts(params: FFTParams, inverse: bool, stuffing: int) -> tuple:
+    """The ``k``-point stages' shifts for a frame of length ``n = k / 2**stuffing``.
+
+    The ``n``-point schedule is the first ``log2 n`` entries of the engine's own (for the
+    defaults: a shift in every stage forward, every other stage inverse, as for an ``n``-point
+    engine).  Forward, the zero-stuffed frame's first ``log2 n`` stages are exactly the ``n``-point
+    stages (samples ``2**stuffing`` apart), and the last ``stuffing`` stages add zeros: no shift.
+    Inverse, the repeated spectrum's first ``stuffing`` stages double every value exactly: a
+    shift of one each halves it back without rounding.  With these, bins ``0 .. n-1`` (forward)
+    and every ``2**stuffing``-th sample (inverse) equal the ``n``-point engine's output bit for
+    bit (``tests/test_fft_golden.py``).
+    """
+    if not isinstance(stuffing, int) or not 0 <= stuffing <= params.max_stuffing:
+        raise ValueError(f"stuffing must be an integer from 0 to {params.max_stuffing} "
+                         f"(min_length {params.min_length}), not {stuffing!r}")
+    if not stuffing:
+        return params.shifts(inverse)
+    n_stages = params.stages - stuffing
+    if inverse:
+        return (1,) * stuffing + params.inverse_shifts[:n_stages]
+    return params.forward_shifts[:n_stages] + (0,) * stuffing
+
+
+def stuff_frames(frames, k: int, inverse: bool = False) -> np.ndarray:
+    """Frames ``(F, n)`` as the ``k``-point engine takes them (see ``FFTParams.min_length``):
+    forward zero-stuffed, inverse repeated."""
+    frames = np.asarray(frames)
+    n = frames.shape[-1]
+    if inverse:
+        return np.tile(frames, (1, k // n))
+    out = np.zeros(frames.shape[:-1] + (k,), dtype=frames.dtype)
+    out[..., ::k // n] = frames
+    return out
+
+
+def unstuff_output(out, n: int, inverse: bool = False) -> np.ndarray:
+    """The ``n``-point result in a ``k``-point output ``(F, k)`` in natural order."""
+    out = np.asarray(out)
+    return out[..., ::out.shape[-1] // n] if inverse else out[..., :n]
+
+
 def bitrev_indices(k: int) -> np.ndarray:
     """``bitrev(n)`` for ``n < k``."""
     bits = k.bit_length() - 1
@@ -191,7 +258,7 @@ def bitrev_indices(k: int) -> np.ndarray:
     return r
 
 
-def stage_model(re, im, params: FFTParams, stage: int, inverse: bool):
+def stage_model(re, im, params: FFTParams, stage: int, inverse: bool, stuffing: int = 0):
     """One constant-geometry stage on frames ``(F, k)`` of internal-width integers.
 
     Returns ``(re, im, saturated)`` with ``saturated`` a boolean ``(F, k)`` mask of output
@@ -200,7 +267,7 @@ def stage_model(re, im, params: FFTParams, stage: int, inverse: bool):
     k = params.k
     half = k // 2
     w = params.internal_width
-    shift = params.shifts(inverse)[stage]
+    shift = params.shifts(inverse, stuffing)[stage]
     frac = params.twiddle_width - 1
     tw_re, tw_im = twiddle_table(k, params.twiddle_width)
     i = np.arange(half)
@@ -247,12 +314,15 @@ def _split(frames, width):
     return out
 
 
-def fft_fixed(frames, params: FFTParams, inverse: bool = False, trace: list | None = None):
+def fft_fixed(frames, params: FFTParams, inverse: bool = False, trace: list | None = None,
+              stuffing: int = 0):
     """Run frames ``(F, k)`` (complex, or real integers) through the engine's arithmetic.
 
     Returns ``(out, saturations)``: ``out`` a complex128 array ``(F, k)`` of output integers
     (natural order unless ``params.natural_order`` is False), and the number of saturated
     complex samples.  ``trace`` collects each stage's ``(re, im)`` at internal width.
+    ``stuffing``: the frames are of length ``k / 2**stuffing``, stuffed (:func:`stuff_frames`;
+    the stages then shift by :func:`stuffed_shifts`).
     """
     frames = np.asarray(frames)
     if frames.ndim != 2 or frames.shape[1] != params.k:
@@ -260,9 +330,12 @@ def fft_fixed(frames, params: FFTParams, inverse: bool = False, trace: list | No
     re, im = _split(frames, params.width)
     re, im = re << params.guard, im << params.guard
     saturations = 0
-    stage_fn = radix22_stage if params.radix22 else stage_model
+    params.shifts(inverse, stuffing)     # (validates stuffing)
     for stage in range(params.stages):
-        re, im, sat = stage_fn(re, im, params, stage, inverse)
+        if params.radix22:
+            re, im, sat = radix22_stage(re, im, params, stage, inverse)
+        else:
+            re, im, sat = stage_model(re, im, params, stage, inverse, stuffing)
         saturations += int(sat.sum())
         if trace is not None:
             trace.append((re.copy(), im.copy()))

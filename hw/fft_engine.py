@@ -10,22 +10,28 @@ from amaranth.lib.wiring import In, Out
 from golden.fft_fixed import FFTParams, engine_frame_interval, engine_latency, fft_fixed
 
 from .fixed import complex_layout
+from .fft_freerun import frame_mode, mode_shifts
 from .fft_pipelined import PipelinedFFTCore
 from .fft_recirculating import RecirculatingFFTCore
 from .fft_sdf import SDFFFTCore
 
-__all__ = ["FFTEngine", "input_payload", "output_payload"]
+__all__ = ["FFTEngine", "input_payload", "output_payload", "frame_mode", "mode_shifts"]
 
 COUNTER_WIDTH = 32
 
 
 def input_payload(params: FFTParams) -> data.StructLayout:
-    """Input beat: ``2p`` samples (natural order), the frame's direction, end-of-frame flag."""
-    return data.StructLayout({
+    """Input beat: ``2p`` samples (natural order), the frame's direction, end-of-frame flag;
+    with a run-time length (``params.min_length < k``) also ``stuffing``: the frame is of length
+    ``k / 2**stuffing``, zero-stuffed or repeated (:class:`golden.fft_fixed.FFTParams`)."""
+    fields = {
         "data": data.ArrayLayout(complex_layout(params.width), params.lanes),
         "inverse": 1,
         "last": 1,
-    })
+    }
+    if params.max_stuffing:
+        fields["stuffing"] = range(params.max_stuffing + 1)
+    return data.StructLayout(fields)
 
 
 def output_payload(params: FFTParams) -> data.StructLayout:
@@ -61,7 +67,11 @@ class FFTEngine(wiring.Component):
     Overview
     --------
     A frame is ``k/2p`` beats of ``2p`` complex samples in natural order (``k`` beats of one
-    sample with ``samples_per_clock = 1``); the direction (``inverse``) is taken per frame.
+    sample with ``samples_per_clock = 1``); the direction (``inverse``) is taken per frame, and
+    with ``params.min_length < k`` the length (``stuffing``: a frame of ``k / 2**stuffing``
+    samples given zero-stuffed, or repeated when inverse, whose result is read off the first
+    bins, or every ``2**stuffing``-th sample: :mod:`golden.fft_fixed`; only the stages' shifts
+    depend on it, so the throughput is that of a ``k``-point frame).
     The output is in natural order (bit-reversed if ``natural_order=False``), rounded back to
     ``width`` bits.  Behind the interface, chosen by the parameters:
 
@@ -135,9 +145,9 @@ class FFTEngine(wiring.Component):
     def frame_interval(self) -> int:
         return engine_frame_interval(self._params)
 
-    def model(self, frames, inverse: bool = False):
+    def model(self, frames, inverse: bool = False, stuffing: int = 0):
         """``(outputs, saturations)`` of :func:`golden.fft_fixed.fft_fixed`."""
-        return fft_fixed(frames, self._params, inverse)
+        return fft_fixed(frames, self._params, inverse, stuffing=stuffing)
 
     def elaborate(self, platform):
         m = Module()

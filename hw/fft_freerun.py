@@ -7,19 +7,47 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 
-from golden.fft_fixed import engine_input_slots
+from golden.fft_fixed import FFTParams, engine_input_slots
 
 from .counters import add_saturating, count_frame_error
 from .fixed import complex_layout, round_shift, saturate
 from .ram import SimpleDualPortRAM
 from .reorder import BitReverseBuffer
 
-__all__ = ["FreeRunningCore", "RAM_DELAY_MIN", "ROM_BRAM_MIN_BITS"]
+__all__ = ["FreeRunningCore", "RAM_DELAY_MIN", "ROM_BRAM_MIN_BITS", "frame_mode", "mode_shifts",
+           "mode_shift"]
 
 #: Delay lines at least this long are block-RAM rings; shorter ones are flip-flops.
 RAM_DELAY_MIN = 32
 #: Twiddle tables of at least this many bits use the device's block RAM.
 ROM_BRAM_MIN_BITS = 512
+
+
+def frame_mode(params: FFTParams, payload):
+    """What a frame's arithmetic depends on: ``inverse``, and with a run-time length
+    ``stuffing`` above it (:func:`mode_shifts`)."""
+    if params.max_stuffing:
+        return Cat(payload.inverse, payload.stuffing)
+    return payload.inverse
+
+
+def mode_shifts(params: FFTParams, stage: int) -> tuple:
+    """Stage ``stage``'s shift for each frame mode ``inverse + 2 * stuffing`` (codes beyond
+    ``max_stuffing`` repeat the largest)."""
+    codes = 2 << params.max_stuffing.bit_length()
+    return tuple(params.shifts(bool(c & 1), min(c >> 1, params.max_stuffing))[stage]
+                 for c in range(codes))
+
+
+def mode_shift(params: FFTParams, stage: int, mode):
+    """Stage ``stage``'s shift of a frame of mode ``mode``: ``(constant or None, value)``; the
+    constant when every mode shifts the same (no multiplexer: the butterfly's fixed shift)."""
+    table = mode_shifts(params, stage)
+    if len(set(table)) == 1:
+        return table[0], Const(table[0], 1)
+    if len(table) == 2:   # one length: the direction picks
+        return None, Mux(mode[0], table[1], table[0])
+    return None, Const(sum(v << c for c, v in enumerate(table)), len(table)).bit_select(mode, 1)
 
 
 class FreeRunningCore(wiring.Component):
@@ -120,8 +148,9 @@ class FreeRunningCore(wiring.Component):
         return self._phase_regs[key]
 
     def _build_taps(self, m, needed, inject, inverse):
-        """Flag registers: the one at offset ``o`` holds ``(valid, inverse)`` of the frame whose
-        sample ``t`` is at offset ``o + 1`` in cycle ``o + 1 + t``."""
+        """Flag registers: the one at offset ``o`` holds ``(valid, mode)`` of the frame whose
+        sample ``t`` is at offset ``o + 1`` in cycle ``o + 1 + t`` (mode: :func:`frame_mode`,
+        bit 0 the direction)."""
         beats = self._params.beats
         chain = [0]
         for o in sorted(set(needed) - {0}):
@@ -130,7 +159,9 @@ class FreeRunningCore(wiring.Component):
             chain.append(o)
         taps, prev = {}, (inject, inverse)
         for o in chain:
-            v, inv = Signal(name=f"tap{o}_valid"), Signal(name=f"tap{o}_inverse")
+            v = Signal(name=f"tap{o}_valid")
+            inv = Signal(len(inverse), name=f"tap{o}_inverse" if len(inverse) == 1
+                         else f"tap{o}_mode")
             load = self._phase == (o % beats) if beats > 1 else Const(1, 1)
             with m.If(load):
                 m.d.sync += [v.eq(prev[0]), inv.eq(prev[1])]
@@ -164,7 +195,9 @@ class FreeRunningCore(wiring.Component):
         next slot) and freed when its last beat has been read (``read_done``), which may come
         later than the next injection when a subclass reads the buffer at an offset."""
         beats, n = self._params.beats, self.input_slots
-        full, slot_inv, claimed = Signal(n), Signal(n), Signal(n)
+        mode = Value.cast(frame_mode(self._params, self.i.payload))
+        mw = len(mode)
+        full, slot_inv, claimed = Signal(n), Signal(n * mw), Signal(n)
         # slot counters wrap by themselves (n is a power of two)
         wslot, rslot, cslot = (Signal(range(n), name=name) for name in ("wslot", "rslot", "cslot"))
         wcnt = Signal(range(beats))
@@ -177,7 +210,7 @@ class FreeRunningCore(wiring.Component):
             m.d.sync += wcnt.eq(wcnt + 1)
         with m.If(done):
             m.d.sync += [wslot.eq(wslot + 1),
-                         slot_inv.bit_select(wslot, 1).eq(self.i.payload.inverse)]
+                         slot_inv.word_select(wslot, mw).eq(mode)]
         for b in range(n):
             m.d.sync += full[b].eq((full[b] | (done & (wslot == b)))
                                    & ~(read_done & (rslot == b)))
@@ -186,10 +219,10 @@ class FreeRunningCore(wiring.Component):
         if not self._read_offset:
             # read at once: a frame is read out before the next phase 0, claimed = read
             return (accept, wcnt, wslot, rslot,
-                    (full.bit_select(rslot, 1), slot_inv.bit_select(rslot, 1), read_done))
+                    (full.bit_select(rslot, 1), slot_inv.word_select(rslot, mw), read_done))
         self._claim = (cslot, claimed, read_done, rslot)
         ready = full.bit_select(cslot, 1) & ~claimed.bit_select(cslot, 1)
-        return (accept, wcnt, wslot, rslot, (ready, slot_inv.bit_select(cslot, 1), read_done))
+        return (accept, wcnt, wslot, rslot, (ready, slot_inv.word_select(cslot, mw), read_done))
 
     def _may_inject(self, m):
         """A further condition for injecting a frame at phase 0 (subclasses)."""
@@ -257,7 +290,7 @@ class FreeRunningCore(wiring.Component):
             clipped = Signal(name=f"out_sat{lane}")
             m.d.sync += [dst.re.eq(re), dst.im.eq(im), clipped.eq(sr | si)]
             out_sat.append(clipped & valid_x)
-        m.d.comb += [ob.i.valid.eq(valid_x), ob.i.payload.inverse.eq(inv_x)]
+        m.d.comb += [ob.i.valid.eq(valid_x), ob.i.payload.inverse.eq(inv_x[0])]
         wiring.connect(m, ob.o, wiring.flipped(self.o))
         # the credit comes back a cycle after the frame's last beat left (a register: the
         # output handshake fans out widely and was the ECP5 critical path); ``slots`` counts it

@@ -9,7 +9,7 @@ from golden.fft_fixed import butterfly_latency, pipelined_schedule, right_angle
 from golden.fixedpoint import twiddle_table
 
 from .butterfly import Butterfly
-from .fft_freerun import FreeRunningCore
+from .fft_freerun import FreeRunningCore, mode_shift
 from .fixed import complex_layout, pack_complex
 from .ram import SimpleDualPortRAM
 
@@ -72,13 +72,12 @@ class PipelinedFFTCore(FreeRunningCore):
         m.d.comb += tw.as_value().eq(Mux(inverse, inv, fwd))
         return tw, right_angle(prm.k, e)   # W^0 = 1 and W^(k/4) = -j need no multiplier
 
-    def _butterfly(self, m, name, x0, x1, tw, inverse, s, quarter=None):
+    def _butterfly(self, m, name, x0, x1, tw, mode, s, quarter=None):
         prm = self._params
-        fwd, inv = prm.forward_shifts[s], prm.inverse_shifts[s]
+        fixed, shift = mode_shift(prm, s, mode)
         bf = Butterfly(prm.internal_width, prm.twiddle_width, prm.pipeline, self._tech,
-                       fixed_shift=fwd if fwd == inv else None, quarter=quarter)
+                       fixed_shift=fixed, quarter=quarter)
         m.submodules[name] = bf
-        shift = Const(fwd, 1) if fwd == inv else Mux(inverse, inv, fwd)
         m.d.comb += [bf.en.eq(1), bf.x0.eq(x0), bf.x1.eq(x1), bf.tw.eq(tw), bf.shift.eq(shift)]
         return bf
 
@@ -128,10 +127,11 @@ class PipelinedFFTCore(FreeRunningCore):
         for s in range(prm.stages):
             o = sched["stage_in"][s]
             valid_out, _ = taps[o + b - 1]
-            _, inv_in = taps[o - 1]
+            _, mode_in = taps[o - 1]
+            inv_in = mode_in[0]
             nxt = [[None, None] for _ in range(p)]
             if s < sched["inner"]:
-                _, inv_rom = taps[o - 3]
+                inv_rom = taps[o - 3][1][0]
                 phase = self._local_phase(m, o - 2, f"s{s}_phase")
                 for r in range(p):
                     if prm.beats >> s == 1:  # one twiddle per path: a constant
@@ -139,7 +139,7 @@ class PipelinedFFTCore(FreeRunningCore):
                     else:
                         tw = self._twiddle_rom(m, s, r, phase, inv_rom, f"s{s}_r{r}_twiddles")
                         quarter = None
-                    bf = self._butterfly(m, f"s{s}_r{r}_bf", x[r][0], x[r][1], tw, inv_in, s,
+                    bf = self._butterfly(m, f"s{s}_r{r}_bf", x[r][0], x[r][1], tw, mode_in, s,
                                          quarter)
                     sats += [bf.sat_a & valid_out, bf.sat_b & valid_out]
                     nxt[r] = [bf.a, bf.b]
@@ -154,7 +154,7 @@ class PipelinedFFTCore(FreeRunningCore):
                                                          f"s{s}_r{r}")
                     for j in range(2):
                         bf = self._butterfly(m, f"s{s}_r{r}_{j}_bf", x[r][j], x[r + hq][j], tw,
-                                             inv_in, s, quarter)
+                                             mode_in, s, quarter)
                         sats += [bf.sat_a & valid_out, bf.sat_b & valid_out]
                         nxt[r][j], nxt[r + hq][j] = bf.a, bf.b
             x = nxt

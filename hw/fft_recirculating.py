@@ -10,7 +10,7 @@ from golden.fft_fixed import butterfly_latency, recirculating_schedule
 from golden.fixedpoint import twiddle_table
 
 from .butterfly import Butterfly
-from .fft_freerun import FreeRunningCore
+from .fft_freerun import FreeRunningCore, mode_shifts
 from .fixed import complex_layout, pack_complex
 from .ram import SimpleDualPortRAM
 from .select import select
@@ -86,8 +86,10 @@ class RecirculatingFFTCore(FreeRunningCore):
         hop`` holds the frame level ``i`` reads in this epoch."""
         if not hasattr(self, "_sr"):
             prm, sched = self._params, self._sched
-            layout = data.StructLayout({"valid": 1, "inverse": 1,
-                                        "npass": range(max(2, prm.passes))})
+            fields = {"valid": 1, "inverse": 1, "npass": range(max(2, prm.passes))}
+            if prm.max_stuffing:
+                fields["stuffing"] = range(prm.max_stuffing + 1)
+            layout = data.StructLayout(fields)
             self._sr = [Signal(layout, name=f"position{j}") for j in range(sched["positions"])]
             x = self._sr[(prm.d - 1) * sched["hop"]]
             self._recirculating = x.valid & (x.npass != prm.passes - 1)
@@ -115,10 +117,16 @@ class RecirculatingFFTCore(FreeRunningCore):
         x = sr[(prm.d - 1) * sched["hop"]]
         transit = Signal.like(sr[0], name="transit")
         nxt = Signal.like(sr[0], name="transit_next")
+        stuffed = self._params.max_stuffing
         with m.If(self._recirculating):
             m.d.comb += [nxt.valid.eq(1), nxt.inverse.eq(x.inverse), nxt.npass.eq(x.npass + 1)]
+            if stuffed:
+                m.d.comb += nxt.stuffing.eq(x.stuffing)
         with m.Elif(self._inject):
-            m.d.comb += [nxt.valid.eq(1), nxt.inverse.eq(self._inject_inverse), nxt.npass.eq(0)]
+            m.d.comb += [nxt.valid.eq(1), nxt.inverse.eq(self._inject_inverse[0]),
+                         nxt.npass.eq(0)]
+            if stuffed:
+                m.d.comb += nxt.stuffing.eq(self._inject_inverse[1:])
         if prm.beats > 1:
             with m.If(epoch_start):
                 m.d.sync += transit.eq(nxt)
@@ -213,9 +221,16 @@ class RecirculatingFFTCore(FreeRunningCore):
         eb = max(1, (prm.k // 2 - 1).bit_length())
         mask = _lookup(stage, [((1 << eb) - 1) & ~((1 << s) - 1) for s in range(prm.stages)], eb)
         lane_bits = (p - 1).bit_length()
-        fixed = prm.forward_shifts == prm.inverse_shifts and len(set(prm.forward_shifts)) == 1
-        shift = Mux(flags.inverse, _lookup(stage, prm.inverse_shifts, 1),
-                    _lookup(stage, prm.forward_shifts, 1))
+        fixed = (prm.forward_shifts == prm.inverse_shifts and len(set(prm.forward_shifts)) == 1
+                 and not prm.max_stuffing)
+        if prm.max_stuffing:    # by stage, then by direction and length
+            mode = Cat(flags.inverse, flags.stuffing)
+            shift = select([Const(sum(v << c for c, v in enumerate(mode_shifts(prm, st))),
+                                  len(mode_shifts(prm, st))).bit_select(mode, 1)
+                            for st in range(prm.stages)], stage)
+        else:
+            shift = Mux(flags.inverse, _lookup(stage, prm.inverse_shifts, 1),
+                        _lookup(stage, prm.forward_shifts, 1))
 
         # control at the memories' data (2 cycles after the address)
         ctl = Cat(flags.valid, flags.inverse, bypass, shift,

@@ -14,8 +14,9 @@ def _field(layout, name):
     return f.offset, f.shape
 
 
-def pack_input(params: FFTParams, samples, inverse: bool, last: bool) -> int:
-    """Payload of one input beat: ``2p`` complex integer samples, direction, end of frame."""
+def pack_input(params: FFTParams, samples, inverse: bool, last: bool, stuffing: int = 0) -> int:
+    """Payload of one input beat: ``2p`` complex integer samples, direction, end of frame (and
+    the frame's ``stuffing`` when the engine has a run-time length)."""
     layout = input_payload(params)
     w = params.width
     mask = (1 << w) - 1
@@ -26,6 +27,10 @@ def pack_input(params: FFTParams, samples, inverse: bool, last: bool) -> int:
         value |= (int(s.imag) & mask) << (off + 2 * w * l + w)
     value |= int(inverse) << _field(layout, "inverse")[0]
     value |= int(last) << _field(layout, "last")[0]
+    if params.max_stuffing:
+        value |= int(stuffing) << _field(layout, "stuffing")[0]
+    elif stuffing:
+        raise ValueError("this engine has one transform length (min_length = k)")
     return value
 
 

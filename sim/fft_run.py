@@ -35,8 +35,10 @@ def generate_fft_verilog(params: FFTParams, path: Path, engine: FFTEngine | None
 
 def run_fft_rtl(params: FFTParams, frames, inverse, sim: str, build_root: Path, gap: float = 0.0,
                 stall: float = 0.0, seed: int = 0, check: bool = True, waves: bool = False,
-                tech: str = "generic"):
-    """Simulate the engine on ``frames`` (F, k) with per-frame ``inverse`` flags.
+                tech: str = "generic", stuffing=None):
+    """Simulate the engine on ``frames`` (F, k) with per-frame ``inverse`` flags (and, for an
+    engine with a run-time length, per-frame ``stuffing``: the frames are then stuffed,
+    :func:`golden.fft_fixed.stuff_frames`).
 
     Returns a dict with ``outputs`` (F, k) complex integers, ``saturations``, ``cycles`` (from
     the first input beat offered to the last output beat) and ``build_dir`` (holding the
@@ -53,7 +55,9 @@ def run_fft_rtl(params: FFTParams, frames, inverse, sim: str, build_root: Path, 
     sources += primitive_models(tech, build_dir)
     stim = build_dir / "stimulus.npz"
     np.savez(stim, frames=np.asarray(frames, dtype=np.complex128),
-             inverse=np.asarray(inverse, dtype=np.int64))
+             inverse=np.asarray(inverse, dtype=np.int64),
+             stuffing=np.zeros(len(inverse), dtype=np.int64) if stuffing is None
+             else np.asarray(stuffing, dtype=np.int64))
     results = build_dir / "results.npz"
     if results.exists():
         results.unlink()

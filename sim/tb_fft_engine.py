@@ -2,9 +2,9 @@
 
 Configuration comes from the environment, set by :func:`sim.fft_run.run_fft_rtl`:
 ``CIRCNN_FFT_CONFIG`` names a JSON file holding the engine parameters, the stimulus file
-(``.npz`` with ``frames`` (F, k) complex integers and ``inverse`` (F,)), the valid-gap and
-backpressure probabilities, the seed, whether to check against the golden model, and where to
-write the results (``.npz``: ``outputs``, ``saturations``, ``cycles``).
+(``.npz`` with ``frames`` (F, k) complex integers, ``inverse`` (F,) and ``stuffing`` (F,)), the
+valid-gap and backpressure probabilities, the seed, whether to check against the golden model,
+and where to write the results (``.npz``: ``outputs``, ``saturations``, ``cycles``).
 """
 
 import json
@@ -38,12 +38,12 @@ class FFTEngineTB:
     async def reset(self):
         await reset_dut(self.dut)
 
-    async def drive(self, frames, inverse):
+    async def drive(self, frames, inverse, stuffing):
         lanes, beats = self.params.lanes, self.params.beats
-        for frame, inv in zip(frames, inverse):
+        for frame, inv, st in zip(frames, inverse, stuffing):
             for b in range(beats):
                 payload = pack_input(self.params, frame[b * lanes:(b + 1) * lanes], bool(inv),
-                                     b == beats - 1)
+                                     b == beats - 1, int(st))
                 await self.source.send(FFTTransaction(payload=payload))
 
     async def collect(self, n_frames):
@@ -65,11 +65,11 @@ async def fft_engine_matches_golden(dut):
     with open(os.environ["CIRCNN_FFT_CONFIG"]) as f:
         config = json.load(f)
     stim = np.load(config["stimulus"])
-    frames, inverse = stim["frames"], stim["inverse"]
+    frames, inverse, stuffing = stim["frames"], stim["inverse"], stim["stuffing"]
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     tb = FFTEngineTB(dut, config)
     await tb.reset()
-    cocotb.start_soon(tb.drive(frames, inverse))
+    cocotb.start_soon(tb.drive(frames, inverse, stuffing))
     t0 = get_sim_time("ns")
     # generous bound: every frame alone through the engine, slowed 20x by gaps and stalls
     params = tb.params
@@ -91,8 +91,8 @@ async def fft_engine_matches_golden(dut):
     assert frame_errors == 0
     if config.get("check", True):
         want_sat = 0
-        for f, (frame, inv) in enumerate(zip(frames, inverse)):
-            want, sat = fft_fixed(frame[None], tb.params, bool(inv))
+        for f, (frame, inv, st) in enumerate(zip(frames, inverse, stuffing)):
+            want, sat = fft_fixed(frame[None], tb.params, bool(inv), stuffing=int(st))
             if os.environ.get("CIRCNN_FFT_BREAK_MODEL"):  # self-test: the checker must fail
                 want = want + 1
             want_sat += sat

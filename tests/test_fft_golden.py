@@ -107,3 +107,43 @@ def test_samples_per_clock_2p_is_the_default():
     assert FFTParams(k=16, p=2, samples_per_clock=4) == FFTParams(k=16, p=2)
     assert FFTParams(k=16, samples_per_clock=1).lanes == 1
     assert FFTParams(k=16, samples_per_clock=1).beats == 16
+
+
+@pytest.mark.parametrize("k", [8, 64, 256])
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("shifts", ["default", "layer"])
+def test_run_time_length_equals_the_shorter_engine(k, inverse, shifts):
+    """A frame of length n = k / 2**stuffing, stuffed into the k-point engine with the stuffed
+    shift schedule, gives the n-point engine's output bit for bit (its own twiddles are the
+    k-point table's every 2**stuffing-th entry); the inverse's other samples are exactly 0.
+    Also at the SQNR target: the n-point engine's own test above covers its accuracy."""
+    from golden.engine_fixed import default_inverse_shifts
+    from golden.fft_fixed import stuff_frames, stuffed_shifts, unstuff_output
+    rng = np.random.default_rng(k + inverse)
+    inv_k = default_inverse_shifts(k) if shifts == "layer" else None
+    params = FFTParams(k=k, min_length=4, inverse_shifts=inv_k)
+    for stuffing in range(params.max_stuffing + 1):
+        n = k >> stuffing
+        short = FFTParams(k=n, inverse_shifts=default_inverse_shifts(n) if inv_k else None)
+        x = rng.integers(-2 ** 15, 2 ** 15, (40, n)) + 1j * rng.integers(-2 ** 15, 2 ** 15, (40, n))
+        want, want_sat = fft_fixed(x, short, inverse)
+        got, sat = fft_fixed(stuff_frames(x, k, inverse), params, inverse, stuffing=stuffing)
+        np.testing.assert_array_equal(unstuff_output(got, n, inverse), want)
+        assert sat >= want_sat
+        if inverse and stuffing:
+            assert not np.any(np.delete(got, np.s_[::k // n], axis=1))
+        assert params.gain(inverse, stuffing) == short.gain(inverse)
+        assert len(stuffed_shifts(params, inverse, stuffing)) == params.stages
+
+
+def test_run_time_length_validation():
+    with pytest.raises(ValueError, match="min_length must be a power of two from 4 to k = 64"):
+        FFTParams(k=64, min_length=2)
+    with pytest.raises(ValueError, match="min_length must be a power of two"):
+        FFTParams(k=64, min_length=128)
+    with pytest.raises(ValueError, match="radix-2² single-path engine"):
+        FFTParams(k=64, samples_per_clock=1, min_length=16)
+    params = FFTParams(k=64, min_length=16)
+    assert params.max_stuffing == 2
+    with pytest.raises(ValueError, match="stuffing must be an integer from 0 to 2"):
+        fft_fixed(np.zeros((1, 64)), params, stuffing=3)
