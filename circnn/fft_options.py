@@ -35,6 +35,9 @@ def add_fft_options(p) -> None:
                         "radix-2² engine (needs --p 1 and d = log2 k)")
     g.add_argument("--bit-reversed", action="store_true",
                    help="output in bit-reversed order (no reorder buffer)")
+    g.add_argument("--min-length", type=int, default=None, metavar="N",
+                   help="run-time transform length: frames may ask for any power of two from N "
+                        "(at least 4) to k (default k: one length; docs/fft-engine.md)")
 
 
 def _bits(text: str) -> list[int]:
@@ -53,7 +56,8 @@ def fft_params(args, default_pipeline: int = 0) -> FFTParams:
                          guard=args.guard, p=args.p, d=args.d, pipeline=pipeline,
                          forward_shifts=args.forward_shifts, inverse_shifts=args.inverse_shifts,
                          natural_order=not args.bit_reversed,
-                         samples_per_clock=args.samples_per_clock)
+                         samples_per_clock=args.samples_per_clock,
+                         min_length=getattr(args, "min_length", None))
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -75,6 +79,7 @@ def describe(params: FFTParams) -> dict:
         "gain_forward": params.gain(False), "gain_inverse": params.gain(True),
         "gain_reference": "forward: numpy.fft.fft; inverse: k * numpy.fft.ifft",
         "complex_multipliers": params.multipliers,
+        "lengths": [params.k >> s for s in range(params.max_stuffing + 1)],
     }
 
 

