@@ -41,11 +41,12 @@ def run(args) -> int:
     except QuantizationError as e:
         raise UsageError(f"{args.model}: {e}") from None
     save_quantized_model(args.output, net, qnet)
-    rows = [(l["layer"], l["kind"], l["in_frac"], l["w_frac"], l["acc_shift"], l["y_frac"],
-             l["out_shift"], l["out_frac"], sum(l["saturations"].values()) + l["bias_saturations"])
+    rows = [(l["layer"], l["kind"], l["k"], l["in_frac"], l["w_frac"], l["acc_shift"],
+             l["y_frac"], l["out_shift"], l["out_frac"],
+             sum(l["saturations"].values()) + l["bias_saturations"])
             for l in report["layers"]]
-    text = table(rows, ("layer", "kind", "in frac", "w frac", "acc shift", "y frac", "out shift",
-                        "out frac", "saturations"))
+    text = table(rows, ("layer", "kind", "k", "in frac", "w frac", "acc shift", "y frac",
+                        "out shift", "out frac", "saturations"))
     text += (f"\ninput frac {report['input_frac']}; saturations on the calibration set: "
              f"{report['total_saturations']} -> {args.output}")
     report["output_file"] = args.output

@@ -142,7 +142,7 @@ def quantize(net: Network, calib, width: int = 16, guard: int = 2, twiddle_width
         a, sats = layer_fixed(ql, a, params, width=width)
         qnet.layers.append(ql)
         report["layers"].append({
-            "layer": index, "kind": layer.kind, "in_frac": fa, "w_frac": fw,
+            "layer": index, "kind": layer.kind, "k": k, "in_frac": fa, "w_frac": fw,
             "acc_shift": acc_shift, "y_frac": fy, "out_shift": so, "out_frac": fy - so,
             "bias_saturations": int(bias_clip.sum()), "saturations": sats})
         fa = fy - so
