@@ -61,6 +61,8 @@ def check_frames(x: np.ndarray, params, path: str, n: int | None = None) -> np.n
 def _length(args) -> tuple[int, int]:
     """``(n, stuffing)`` of ``--length`` (``--min-length`` defaults to it)."""
     n = args.k if args.length is None else args.length
+    if args.k < 2 or args.k & (args.k - 1):
+        return args.k, 0          # (fft_params reports the bad --k)
     if n < 1 or n & (n - 1) or not 4 <= n <= args.k:
         raise UsageError(f"--length must be a power of two from 4 to --k {args.k}, not {n}")
     if args.min_length is None and n < args.k:
