@@ -62,13 +62,10 @@ def _sqnr(ref, got):
     return 10 * np.log10(np.sum(ref ** 2) / max(np.sum((ref - got) ** 2), 1e-300))
 
 
-@pytest.mark.parametrize("kind, k", [("fc", 4), ("fc", 16), ("fc", 64), ("cnn", 4), ("cnn", 8)])
-def test_per_layer_sqnr_against_float(kind, k):
-    """Each layer's fixed output against the float layer on the same (dequantized) input:
-    at least 40 dB on random networks; the quantizer leaves no saturation on the calibration
-    set."""
-    rng = np.random.default_rng(k)
-    net = fc_net(rng, k, [3 * k, 2 * k + 3, 10]) if kind == "fc" else cnn_net(rng, k)
+def _layers_against_float(net, rng):
+    """Quantize ``net`` on 128 random inputs and run them: no saturation, and each layer's fixed
+    output at least 40 dB from the float layer on the same (dequantized) input.  Returns the
+    quantized layers and their traces."""
     qnet, calib = quantized(net, rng, samples=128)
     xq, _ = qnet.quantize_input(net.check_input(calib))
     trace = []
@@ -78,8 +75,19 @@ def test_per_layer_sqnr_against_float(kind, k):
     for layer, ql, t in zip(net.layers, qnet.layers, trace):
         ref = layer.forward(a_prev.reshape(t["input"].shape))
         got = t["output"] * 2.0 ** -ql.out_frac
-        assert _sqnr(ref, got) >= 40.0, f"layer {ql} SQNR {_sqnr(ref, got):.1f} dB"
+        assert _sqnr(ref, got) >= 40.0, f"layer k={ql.k} SQNR {_sqnr(ref, got):.1f} dB"
         a_prev = t["output"] * 2.0 ** -ql.out_frac
+    return qnet.layers, trace
+
+
+@pytest.mark.parametrize("kind, k", [("fc", 4), ("fc", 16), ("fc", 64), ("cnn", 4), ("cnn", 8)])
+def test_per_layer_sqnr_against_float(kind, k):
+    """Each layer's fixed output against the float layer on the same (dequantized) input:
+    at least 40 dB on random networks; the quantizer leaves no saturation on the calibration
+    set."""
+    rng = np.random.default_rng(k)
+    net = fc_net(rng, k, [3 * k, 2 * k + 3, 10]) if kind == "fc" else cnn_net(rng, k)
+    _layers_against_float(net, rng)
 
 
 def test_trained_digits_mlp_argmax_agrees():
@@ -117,27 +125,19 @@ def test_mixed_block_sizes_and_dense_layers_against_float(kind, ks):
     rng = np.random.default_rng(sum(ks))
     net = (fc_net(rng, list(ks), [24, 20, 16, 10]) if kind == "fc"
            else cnn_net(rng, list(ks)))
-    qnet, calib = quantized(net, rng, samples=128)
-    assert qnet.block_sizes == list(ks)
-    xq, _ = qnet.quantize_input(net.check_input(calib))
-    trace = []
-    _, sats = run_fixed(qnet, xq, trace=trace)
-    assert sum(sats.values()) == 0
-    a_prev = xq * 2.0 ** -qnet.input_frac
-    for layer, ql, t in zip(net.layers, qnet.layers, trace):
-        ref = layer.forward(a_prev.reshape(t["input"].shape))
-        got = t["output"] * 2.0 ** -ql.out_frac
-        assert _sqnr(ref, got) >= 40.0, f"layer k={ql.k} SQNR {_sqnr(ref, got):.1f} dB"
+    qlayers, trace = _layers_against_float(net, rng)
+    assert [ql.k for ql in qlayers] == list(ks)
+    for ql, t in zip(qlayers, trace):
         assert len(ql.inverse_shifts) == (ql.k.bit_length() - 1)
         if ql.k == 1:   # W x in integers (float64 is exact below 2**53), no imaginary part
             assert np.all(ql.wq[..., 1] == 0)
-            vec = (t["input"].reshape(len(xq), 1, -1) if ql.kind == "fc" else
-                   L.im2col(t["input"], ql.kernel, ql.stride, ql.padding))
+            x = t["input"]
+            vec = (x.reshape(len(x), 1, -1) if ql.kind == "fc" else
+                   L.im2col(x, ql.kernel, ql.stride, ql.padding))
             want = np.einsum("ij,bvj->bvi", ql.wq[:, :, 0, 0].astype(np.float64),
                              vec.astype(np.float64))
             np.testing.assert_array_equal(t["acc_re"], want.astype(np.int64))
             assert not np.any(t["acc_im"])
-        a_prev = t["output"] * 2.0 ** -ql.out_frac
 
 
 def test_quantizer_refuses_block_size_two():
