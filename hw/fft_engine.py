@@ -35,13 +35,17 @@ def input_payload(params: FFTParams) -> data.StructLayout:
 
 
 def output_payload(params: FFTParams) -> data.StructLayout:
-    """Output beat: ``2p`` samples, the frame's direction, start and end of frame flags."""
-    return data.StructLayout({
+    """Output beat: ``2p`` samples, the frame's direction, start and end of frame flags (and the
+    frame's ``stuffing`` with a run-time length)."""
+    fields = {
         "data": data.ArrayLayout(complex_layout(params.width), params.lanes),
         "inverse": 1,
         "first": 1,
         "last": 1,
-    })
+    }
+    if params.max_stuffing:
+        fields["stuffing"] = range(params.max_stuffing + 1)
+    return data.StructLayout(fields)
 
 
 def check_engine_args(params, tech: str) -> None:

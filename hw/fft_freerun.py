@@ -281,7 +281,8 @@ class FreeRunningCore(wiring.Component):
         valid_x, inv_x = taps[sched["exit"] - 1]
         m.submodules.outbuf = ob = BitReverseBuffer(prm.k, prm.width, lanes, sched["slots"],
                                                     reverse=prm.natural_order, tech=self._tech,
-                                                    frame_flags=True, credited=True)
+                                                    frame_flags=True, credited=True,
+                                                    stuffing=prm.max_stuffing)
         out_sat = []
         for lane, value in enumerate(y):
             re, sr = saturate(round_shift(value.re, prm.guard), prm.width)
@@ -291,6 +292,8 @@ class FreeRunningCore(wiring.Component):
             m.d.sync += [dst.re.eq(re), dst.im.eq(im), clipped.eq(sr | si)]
             out_sat.append(clipped & valid_x)
         m.d.comb += [ob.i.valid.eq(valid_x), ob.i.payload.inverse.eq(inv_x[0])]
+        if prm.max_stuffing:
+            m.d.comb += ob.i.payload.stuffing.eq(inv_x[1:])
         wiring.connect(m, ob.o, wiring.flipped(self.o))
         # the credit comes back a cycle after the frame's last beat left (a register: the
         # output handshake fans out widely and was the ECP5 critical path); ``slots`` counts it

@@ -15,12 +15,16 @@ from .ram import SimpleDualPortRAM
 __all__ = ["BitReverseBuffer", "reorder_payload"]
 
 
-def reorder_payload(width: int, lanes: int, frame_flags: bool = False) -> data.StructLayout:
+def reorder_payload(width: int, lanes: int, frame_flags: bool = False,
+                    stuffing: int = 0) -> data.StructLayout:
     """A beat: ``lanes`` samples, the frame's direction (and, on the output of a buffer built
-    with ``frame_flags``, its first and last beat)."""
+    with ``frame_flags``, its first and last beat; with ``stuffing`` > 0 a field of values up to
+    it that travels with the frame, as ``inverse`` does)."""
     fields = {"data": data.ArrayLayout(complex_layout(width), lanes), "inverse": 1}
     if frame_flags:
         fields.update(first=1, last=1)
+    if stuffing:
+        fields["stuffing"] = range(stuffing + 1)
     return data.StructLayout(fields)
 
 
@@ -73,10 +77,14 @@ class BitReverseBuffer(wiring.Component):
         on ``i.valid`` alone, with no full-flag logic on the block RAM's write enable (on ECP5
         that path, with the route into the DP16KD, limited the engine's clock).  ``i.ready``
         still says whether the slot is free.
+    stuffing : int
+        Largest value of the payloads' ``stuffing`` field (0: no such field): a frame's
+        transform length in the FFT engine, carried from its input to its output.
     """
 
     def __init__(self, k: int, width: int, lanes: int, slots: int = 2, reverse: bool = True,
-                 tech: str = "generic", frame_flags: bool = False, credited: bool = False):
+                 tech: str = "generic", frame_flags: bool = False, credited: bool = False,
+                 stuffing: int = 0):
         if not isinstance(k, int) or k < 2 or k & (k - 1):
             raise TypeError(f"k must be a power of two of at least 2, not {k!r}")
         if not isinstance(lanes, int) or lanes < 1 or lanes & (lanes - 1) or lanes > k:
@@ -86,8 +94,10 @@ class BitReverseBuffer(wiring.Component):
         self._k, self._width, self._lanes = k, width, lanes
         self._slots, self._reverse, self._tech = slots, bool(reverse), tech
         self._flags, self._credited = bool(frame_flags), bool(credited)
-        super().__init__({"i": In(stream.Signature(reorder_payload(width, lanes))),
-                          "o": Out(stream.Signature(reorder_payload(width, lanes, frame_flags)))})
+        self._stuffing = stuffing
+        super().__init__({
+            "i": In(stream.Signature(reorder_payload(width, lanes, stuffing=stuffing))),
+            "o": Out(stream.Signature(reorder_payload(width, lanes, frame_flags, stuffing)))})
 
     @property
     def delay(self) -> int:
@@ -119,7 +129,10 @@ class BitReverseBuffer(wiring.Component):
         en = Signal()
         wbuf, wcnt, write_done = pp.wbuf, pp.wcnt, pp.write_done
         rbuf, rcnt, active = pp.rbuf, pp.rcnt, pp.readable
-        side_inverse = Signal(slots)
+        tag_in = (Cat(self.i.payload.inverse, self.i.payload.stuffing) if self._stuffing
+                  else self.i.payload.inverse)
+        tw = len(tag_in)
+        side_inverse = Signal(slots * tw)
         accept = self.i.valid if self._credited else self.i.valid & self.i.ready
         m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept), pp.advance.eq(en)]
         g_w = wcnt[gshift:mb] if mb else Const(0, 1)
@@ -129,7 +142,7 @@ class BitReverseBuffer(wiring.Component):
             m.d.comb += [banks[b].w_addr.eq(addr(wcnt, wbuf)), banks[b].w_data.eq(lanes_in[src]),
                          banks[b].w_en.eq(accept)]
         with m.If(write_done):
-            m.d.sync += side_inverse.bit_select(wbuf, 1).eq(self.i.payload.inverse)
+            m.d.sync += side_inverse.word_select(wbuf, tw).eq(tag_in)
 
         # ---- read side: output beat rcnt, lane l <- sample Cat(rev(rcnt), rev_B(l)) --------------
 
@@ -159,17 +172,19 @@ class BitReverseBuffer(wiring.Component):
         # memory (a 2-cycle read: address and output registers) -> lane crossbar -> register; on
         # ECP5 the DP16KD output register hides its 5.8 ns clock-to-out
         v1, v2 = Signal(), Signal()
-        inv1, inv2 = Signal(), Signal()
+        inv1, inv2 = Signal(tw), Signal(tw)
         flags1, flags2 = Signal(2), Signal(2)  # (first, last) of the beat being read
         bank1 = [Signal.like(b, name=f"bank_of_lane{l}_d") for l, b in enumerate(bank_of)]
         bank2 = [Signal.like(b, name=f"bank_of_lane{l}_d2") for l, b in enumerate(bank_of)]
         rdata = [banks[b].r_data for b in range(lanes)]
         with m.If(en):
-            m.d.sync += [v1.eq(active), inv1.eq(side_inverse.bit_select(rbuf, 1)),
+            m.d.sync += [v1.eq(active), inv1.eq(side_inverse.word_select(rbuf, tw)),
                          v2.eq(v1), inv2.eq(inv1)]
             m.d.sync += [d.eq(s) for d, s in zip(bank1, bank_of)]
             m.d.sync += [d.eq(s) for d, s in zip(bank2, bank1)]
-            m.d.sync += [self.o.valid.eq(v2), self.o.payload.inverse.eq(inv2)]
+            m.d.sync += [self.o.valid.eq(v2), self.o.payload.inverse.eq(inv2[0])]
+            if self._stuffing:
+                m.d.sync += self.o.payload.stuffing.eq(inv2[1:])
             if self._flags:
                 m.d.sync += [flags1.eq(Cat(rcnt == 0, pp.read_last)), flags2.eq(flags1),
                              self.o.payload.first.eq(flags2[0]), self.o.payload.last.eq(flags2[1])]

@@ -4,6 +4,7 @@ layouts themselves (so the testbench can never disagree with the gateware about 
 from __future__ import annotations
 
 import numpy as np
+from amaranth.hdl import Shape
 
 from golden.fft_fixed import FFTParams
 from hw.fft_engine import input_payload, output_payload
@@ -49,3 +50,12 @@ def unpack_output(params: FFTParams, value: int):
         for l in range(params.lanes)])
     flags = [(value >> _field(layout, n)[0]) & 1 for n in ("inverse", "first", "last")]
     return samples, *flags
+
+
+def output_stuffing(params: FFTParams, value: int) -> int:
+    """The ``stuffing`` field of one output beat's payload integer (0 without a run-time
+    length)."""
+    if not params.max_stuffing:
+        return 0
+    off, shape = _field(output_payload(params), "stuffing")
+    return (value >> off) & ((1 << Shape.cast(shape).width) - 1)

@@ -18,7 +18,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, with_timeout
 from cocotbext.axi.stream import define_stream
 
 from golden.fft_fixed import FFTParams, fft_fixed
-from sim.fft_payload import pack_input, unpack_output
+from sim.fft_payload import output_stuffing, pack_input, unpack_output
 from sim.testbench_support import apply_pauses, reset_dut
 
 FFTBus, FFTTransaction, FFTSource, FFTSink, FFTMonitor = define_stream(
@@ -56,7 +56,7 @@ class FFTEngineTB:
                                      f"{t.payload}")
             samples, inv, first, last = unpack_output(self.params, int(t.payload))
             outputs.append(samples)
-            flags.append((inv, first, last))
+            flags.append((inv, first, last, output_stuffing(self.params, int(t.payload))))
         return np.concatenate(outputs).reshape(n_frames, self.params.k), flags
 
 
@@ -85,9 +85,9 @@ async def fft_engine_matches_golden(dut):
 
     # checker: in order, bit for bit, flags, counters
     beats = tb.params.beats
-    expected_flags = [(int(inv), int(b == 0), int(b == beats - 1)) for inv in inverse
-                      for b in range(beats)]
-    assert flags == expected_flags, "frame flags (inverse, first, last) differ"
+    expected_flags = [(int(inv), int(b == 0), int(b == beats - 1), int(st))
+                      for inv, st in zip(inverse, stuffing) for b in range(beats)]
+    assert flags == expected_flags, "frame flags (inverse, first, last, stuffing) differ"
     assert frame_errors == 0
     if config.get("check", True):
         want_sat = 0
