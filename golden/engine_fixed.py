@@ -151,8 +151,11 @@ class QNetwork:
         """FFTParams of ``layer``'s transforms (its ``k`` and IFFT shifts); None when dense."""
         if layer.k == 1:
             return None
+        shifts = layer.inverse_shifts
+        if not shifts and len(self.inverse_shifts) == layer.k.bit_length() - 1:
+            shifts = self.inverse_shifts    # a layer made without its own: the network's
         return fft_numerics(layer.k, self.width, self.guard, self.twiddle_width,
-                            layer.inverse_shifts or None, **hw)
+                            shifts or None, **hw)
 
     def shapes(self):
         shapes = [tuple(self.input_shape)]

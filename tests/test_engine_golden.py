@@ -237,3 +237,20 @@ def test_layer_trace_holds_intermediates():
     t = {}
     out, _ = layer_fixed(qnet.layers[0], xq, qnet.fft_params(), t)
     assert t["acc_re"].shape == (3, 1, 2, 3) and t["output"].shape == out.shape == (3, 6)
+
+
+def test_a_layer_without_its_own_shifts_takes_the_networks():
+    """QLayers made without per-layer IFFT shifts (code written before version 3) run with the
+    network's shifts, as they did, not with the default."""
+    import dataclasses
+    rng = np.random.default_rng(6)
+    net = fc_net(rng, 4, [8, 8, 4])
+    qnet, calib = quantized(net, rng)
+    xq, _ = qnet.quantize_input(net.check_input(calib[:8]))
+    custom = dataclasses.replace(qnet, inverse_shifts=(0, 0), layers=[
+        dataclasses.replace(l, inverse_shifts=(0, 0)) for l in qnet.layers])
+    bare = dataclasses.replace(custom, layers=[
+        dataclasses.replace(l, inverse_shifts=()) for l in qnet.layers])
+    default = run_fixed(qnet, xq)[0]
+    np.testing.assert_array_equal(run_fixed(bare, xq)[0], run_fixed(custom, xq)[0])
+    assert not np.array_equal(run_fixed(custom, xq)[0], default)
