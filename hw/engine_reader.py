@@ -209,20 +209,7 @@ class FrameReader(wiring.Component):
             m.d.comb += lanes_now[lane].eq(now)
 
         # ---- stage 0 -> 2 (3 when pipelined): patch table (gather), positions ---------------
-        ow, kb = plan.table_bits
-        tl = data.StructLayout({"off": ow, "bank": 1, "ky": kb, "kx": kb})
-        tables = []
-        for lane in range(READ_LANES):
-            init = [e[0] | (e[1] << ow) | (e[2] << (ow + 1)) | (e[3] << (ow + 1 + kb))
-                    for e in plan.table_banks[lane]]
-            rom = SimpleDualPortRAM(tl.size, len(init), self._tech, init=init)
-            m.submodules[f"patch_table{lane}"] = rom
-            m.d.comb += [rom.r_addr.eq(d.tbase + Cat(rt, rf)), rom.r_en.eq(1), rom.w_en.eq(0)]
-            entry = rom.r_data
-            if self._table_reg:
-                entry = Signal.like(rom.r_data, name=f"patch_entry{lane}")
-                m.d.sync += entry.eq(rom.r_data)
-            tables.append(entry)
+        tl, tables = self._patch_tables(m, d.tbase + Cat(rt, rf))
         # the sample of a one-lane output step
         j_now = Signal(name="j_now")
         m.d.comb += j_now.eq(Mux(steps == 1, 0, Mux(steps == 2, u[0], u[1])))
@@ -259,6 +246,26 @@ class FrameReader(wiring.Component):
         ok4 = delayed(Cat(*oks), 2 + self._extra - 2 * self._registered, "rd_ok4")
         self._assemble_pair(m, Cat(ctl4, ok4), zc4, start_layer)
         return m
+
+    def _patch_tables(self, m, addr):
+        """The patch table's four banks read at ``addr``: ``(entry layout, the entries)`` two
+        cycles later, three when pipelined (registered in the fabric)."""
+        plan = self._plan
+        ow, kb = plan.table_bits
+        tl = data.StructLayout({"off": ow, "bank": 1, "ky": kb, "kx": kb})
+        tables = []
+        for lane in range(READ_LANES):
+            init = [e[0] | (e[1] << ow) | (e[2] << (ow + 1)) | (e[3] << (ow + 1 + kb))
+                    for e in plan.table_banks[lane]]
+            rom = SimpleDualPortRAM(tl.size, len(init), self._tech, init=init)
+            m.submodules[f"patch_table{lane}"] = rom
+            m.d.comb += [rom.r_addr.eq(addr), rom.r_en.eq(1), rom.w_en.eq(0)]
+            entry = rom.r_data
+            if self._table_reg:
+                entry = Signal.like(rom.r_data, name=f"patch_entry{lane}")
+                m.d.sync += entry.eq(rom.r_data)
+            tables.append(entry)
+        return tl, tables
 
     def _counter_flags(self, m, a_r, c_s):
         """``a_r == 0``, ``a_r == frames_in - 1``, ``c_s == 0``, ``c_s == frames_out - 1``:
