@@ -270,7 +270,6 @@ def layer_fixed(layer: QLayer, a: np.ndarray, params: FFTParams | None,
     a = np.asarray(a, dtype=np.int64)
     bsz = a.shape[0]
     vec = _vectors(layer, a)
-    nv = vec.shape[1]
     if k == 1:
         acc_r, yt, sat_y = _dense_spectrum(layer, vec, w)
         acc_i = np.zeros_like(acc_r)

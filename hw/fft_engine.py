@@ -10,12 +10,11 @@ from amaranth.lib.wiring import In, Out
 from golden.fft_fixed import FFTParams, engine_frame_interval, engine_latency, fft_fixed
 
 from .fixed import complex_layout
-from .fft_freerun import frame_mode, mode_shifts
 from .fft_pipelined import PipelinedFFTCore
 from .fft_recirculating import RecirculatingFFTCore
 from .fft_sdf import SDFFFTCore
 
-__all__ = ["FFTEngine", "input_payload", "output_payload", "frame_mode", "mode_shifts"]
+__all__ = ["FFTEngine", "input_payload", "output_payload"]
 
 COUNTER_WIDTH = 32
 

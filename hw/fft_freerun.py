@@ -253,7 +253,7 @@ class FreeRunningCore(wiring.Component):
             for b in range(self.input_slots):
                 m.d.sync += claimed[b].eq((claimed[b] | (inject & (cslot == b)))
                                           & ~(read_done_ & (rslot_ == b)))
-        self._inject, self._inject_inverse = inject, inverse
+        self._inject, self._inject_mode = inject, inverse
 
         ro = self._read_offset
         taps = self._build_taps(m, [sched["exit"] - 1] + self._needed_offsets()

@@ -10,7 +10,7 @@ from golden.fft_fixed import butterfly_latency, recirculating_schedule
 from golden.fixedpoint import twiddle_table
 
 from .butterfly import Butterfly
-from .fft_freerun import FreeRunningCore, mode_shifts
+from .fft_freerun import FreeRunningCore, frame_mode, mode_shift
 from .fixed import complex_layout, pack_complex
 from .ram import SimpleDualPortRAM
 from .select import select
@@ -123,10 +123,10 @@ class RecirculatingFFTCore(FreeRunningCore):
             if stuffed:
                 m.d.comb += nxt.stuffing.eq(x.stuffing)
         with m.Elif(self._inject):
-            m.d.comb += [nxt.valid.eq(1), nxt.inverse.eq(self._inject_inverse[0]),
+            m.d.comb += [nxt.valid.eq(1), nxt.inverse.eq(self._inject_mode[0]),
                          nxt.npass.eq(0)]
             if stuffed:
-                m.d.comb += nxt.stuffing.eq(self._inject_inverse[1:])
+                m.d.comb += nxt.stuffing.eq(self._inject_mode[1:])
         if prm.beats > 1:
             with m.If(epoch_start):
                 m.d.sync += transit.eq(nxt)
@@ -224,10 +224,8 @@ class RecirculatingFFTCore(FreeRunningCore):
         fixed = (prm.forward_shifts == prm.inverse_shifts and len(set(prm.forward_shifts)) == 1
                  and not prm.max_stuffing)
         if prm.max_stuffing:    # by stage, then by direction and length
-            mode = Cat(flags.inverse, flags.stuffing)
-            shift = select([Const(sum(v << c for c, v in enumerate(mode_shifts(prm, st))),
-                                  len(mode_shifts(prm, st))).bit_select(mode, 1)
-                            for st in range(prm.stages)], stage)
+            mode = frame_mode(prm, flags)
+            shift = select([mode_shift(prm, st, mode)[1] for st in range(prm.stages)], stage)
         else:
             shift = Mux(flags.inverse, _lookup(stage, prm.inverse_shifts, 1),
                         _lookup(stage, prm.forward_shifts, 1))
