@@ -88,6 +88,11 @@ class FFTParams:
         inverse: the ``n`` bins repeated ``2**stuffing`` times) and its result is read off the
         ``k``-point output (forward: bins ``0 .. n-1``; inverse: every ``2**stuffing``-th
         sample); see :func:`stuffed_shifts`.  Not with the radix-2² engine.
+    shared_io : bool
+        The input and the output frame buffers of a recirculating engine (``d < log2 k``) share
+        one single-port memory of ``2p`` banks (the iCE40 UP5K's SPRAM), for transforms whose
+        buffers fit no block RAM.  Frames then enter on a longer grid
+        (:func:`recirculating_schedule`); the numerics are unchanged.
     """
 
     k: int
@@ -102,6 +107,7 @@ class FFTParams:
     natural_order: bool = True
     samples_per_clock: int | None = None
     min_length: int | None = None
+    shared_io: bool = False
 
     def __post_init__(self):
         k = self.k
@@ -147,6 +153,12 @@ class FFTParams:
             raise ValueError("a run-time transform length (min_length < k) needs the engine with "
                              "2p samples per clock, not the radix-2² single-path engine")
         object.__setattr__(self, "min_length", ml)
+        if not isinstance(self.shared_io, bool):
+            raise ValueError(f"shared_io must be True or False, not {self.shared_io!r}")
+        if self.shared_io and d == stages:
+            raise ValueError("shared_io (one single-port memory for the input and output "
+                             "buffers) needs a recirculating engine: d below log2(k) = "
+                             f"{stages}, not {d}")
 
     # derived quantities -------------------------------------------------------------------
     @property
@@ -197,8 +209,9 @@ class FFTParams:
 
     @property
     def throughput(self) -> float:
-        """Complex samples per clock in steady state: ``2p / passes``."""
-        return self.lanes / self.passes
+        """Complex samples per clock in steady state: ``k`` over
+        :func:`engine_frame_interval` (``2p / passes``, unless ``shared_io``)."""
+        return self.k / engine_frame_interval(self)
 
     @property
     def multipliers(self) -> int:
@@ -470,7 +483,10 @@ def recirculating_schedule(params: FFTParams) -> dict:
       from its first beat written to its last beat read, ``read_offset`` after the injection,
       and refilled a few cycles after it is freed; two slots cover that turnaround only when it
       is at most two frame intervals (with two, an engine of ``k/2p = 2`` and 2 passes took a
-      frame every 4 and 8 cycles in turn instead of every 4).
+      frame every 4 and 8 cycles in turn instead of every 4);
+    * ``grid``: epochs between injections: ``passes``, or with ``shared_io``
+      :func:`shared_io_grid` (the input buffer's reads for an injection and the output
+      buffer's writes of an exit then never fall in the same cycle of the one memory port).
     """
     beats, passes, d = params.beats, params.passes, params.d
     level = RAM_DELAY + butterfly_latency(params) + 1
@@ -482,19 +498,47 @@ def recirculating_schedule(params: FFTParams) -> dict:
     # injected at epoch 0 (as if the last level read it then): one revolution of `positions`
     # epochs per pass, ending when the last level reads it
     exit_ = passes * positions * beats + level + 1
-    # a frame's credit is held until its last beat has left the output buffer (written, then
-    # read: about exit + 2B + 4 cycles); frames enter every `passes` epochs
-    interval = passes * beats
-    slots = max(2, -(-(exit_ + 2 * beats + 4) // interval))
     read_offset = level - (RAM_DELAY + 1)
+    grid = passes
+    if params.shared_io:
+        grid = shared_io_grid(passes, positions, beats, (level + 1) - read_offset)
+    # a frame's credit is held until its last beat has left the output buffer (written, then
+    # read: about exit + 2B + 4 cycles, and 2B more when the reads wait for the shared port's
+    # scheduled accesses); frames enter every `grid` epochs
+    interval = grid * beats
+    shared = 2 * beats if params.shared_io else 0
+    slots = max(2, -(-(exit_ + 2 * beats + 4 + shared) // interval))
     # a slot's turnaround: written (beats), read from read_offset after its injection (beats),
     # refilled by a producer a few cycles after it is freed
-    turnaround = 2 * beats + read_offset + 4
+    turnaround = 2 * beats + read_offset + 4 + shared
     input_slots = 2 if 2 * interval >= turnaround else 4
     return {"level": level, "hop": hop, "hops": hops, "level_slots": [h + 1 for h in hops],
             "positions": positions, "read_offset": read_offset,
             "stage_in": [RAM_DELAY + 1], "exit": exit_, "slots": slots,
-            "input_slots": input_slots}
+            "input_slots": input_slots, "grid": grid}
+
+
+def shared_io_grid(passes: int, positions: int, beats: int, gap: int) -> int:
+    """Epochs between injections when one memory port serves the input and the output buffer.
+
+    An injection at epoch ``h`` reads the input buffer in cycles ``[h B + r, h B + r + B)``; an
+    exit at epoch ``e`` writes the output buffer in ``[e B + r + gap, e B + r + gap + B)``
+    (``B = beats``; ``gap``: the exit's offset in its epoch minus the read's).  They share a
+    cycle when ``gap - B < (h - e) B < gap + B``.  Frames are injected on a grid of ``G``
+    epochs and exit ``passes * positions`` epochs later, so the smallest ``G >= passes`` with
+    ``(passes * positions + f) mod G != 0`` for every such ``f = h - e`` keeps them apart, and
+    ``G`` coprime to ``positions`` keeps frames from competing for a ring position (as
+    ``passes`` is).  ``G >= 4``: per frame the port makes four passes over ``B`` words (input
+    written, read for the injection, output written at the exit, read out).  With one position
+    (``d = 1``) and long epochs: ``passes + 2``.
+    """
+    span = passes * positions
+    near = [f for f in range(-(gap // beats) - 2, gap // beats + 3)
+            if gap - beats < f * beats < gap + beats]
+    g = max(passes, 4)
+    while math.gcd(g, positions) != 1 or any((span + f) % g == 0 for f in near):
+        g += 1
+    return g
 
 
 def core_schedule(params: FFTParams) -> dict:
@@ -524,5 +568,8 @@ def engine_latency(params: FFTParams) -> int:
 
 
 def engine_frame_interval(params: FFTParams) -> int:
-    """Cycles between frames in steady state: ``passes * k / 2p`` (levels never idle)."""
+    """Cycles between frames in steady state: ``passes * k / 2p`` (levels never idle), or with
+    ``shared_io`` the schedule's ``grid`` epochs instead of ``passes``."""
+    if params.shared_io:
+        return recirculating_schedule(params)["grid"] * params.beats
     return params.passes * params.beats

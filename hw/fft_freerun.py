@@ -204,7 +204,10 @@ class FreeRunningCore(wiring.Component):
         accept = self.i.valid & self.i.ready
         done = accept & (wcnt == beats - 1)
         read_done = Signal()
-        m.d.comb += [self.i.ready.eq(~full.bit_select(wslot, 1)), self.freed.eq(read_done)]
+        free = ~full.bit_select(wslot, 1)
+        if self._params.shared_io:   # the one port is not taken by the output buffer
+            free = free & self._outbuf.aux_write_ok
+        m.d.comb += [self.i.ready.eq(free), self.freed.eq(read_done)]
         count_frame_error(m, self.frame_errors, accept, self.i.payload.last, wcnt, beats)
         with m.If(accept):  # (beats is a power of two: the count wraps by itself)
             m.d.sync += wcnt.eq(wcnt + 1)
@@ -241,6 +244,12 @@ class FreeRunningCore(wiring.Component):
         self._phase = Signal(range(beats))
         self._phase_regs, self._rings = {}, {}
         outstanding = Signal(range(sched["slots"] + 1))
+        # (made first: with shared_io the input buffer is its second user)
+        ob = BitReverseBuffer(prm.k, prm.width, lanes, sched["slots"], reverse=prm.natural_order,
+                              tech=self._tech, frame_flags=True, credited=True,
+                              stuffing=prm.max_stuffing, single_port=prm.shared_io,
+                              aux_words=self.input_slots * beats if prm.shared_io else 0)
+        self._outbuf = ob
         ready, inverse, read_done, x = self._input_buffer(m)
         inject = Signal()
         at_zero = self._phase == 0 if beats > 1 else Const(1, 1)
@@ -279,10 +288,7 @@ class FreeRunningCore(wiring.Component):
 
         # ---- round, saturate, output buffer ----------------------------------------------------
         valid_x, inv_x = taps[sched["exit"] - 1]
-        m.submodules.outbuf = ob = BitReverseBuffer(prm.k, prm.width, lanes, sched["slots"],
-                                                    reverse=prm.natural_order, tech=self._tech,
-                                                    frame_flags=True, credited=True,
-                                                    stuffing=prm.max_stuffing)
+        m.submodules.outbuf = ob
         out_sat = []
         for lane, value in enumerate(y):
             re, sr = saturate(round_shift(value.re, prm.guard), prm.width)

@@ -70,6 +70,18 @@ class RecirculatingFFTCore(FreeRunningCore):
         else:
             raddr = rslot
         x = Signal(data.ArrayLayout(complex_layout(prm.internal_width), lanes), name="in_x")
+        if prm.shared_io:   # in the output buffer's single-port banks, after its frames
+            ob = self._outbuf
+            self._inbuf_reading = reading = Signal(name="inbuf_reading")
+            m.d.comb += [ob.aux_addr.eq(Mux(reading, raddr, Cat(wcnt, wslot) if beats > 1
+                                            else wslot)),
+                         ob.aux_read.eq(reading), ob.aux_write.eq(accept),
+                         ob.aux_w_data.eq(self.i.payload.data.as_value())]
+            for lane in range(lanes):
+                word = ob.aux_r_data[lane * 2 * w:(lane + 1) * 2 * w]
+                m.d.sync += [x[lane].re.eq(word[:w].as_signed() << prm.guard),
+                             x[lane].im.eq(word[w:].as_signed() << prm.guard)]
+            return (*slots, x)
         for lane in range(lanes):
             ram = SimpleDualPortRAM(2 * w, self.input_slots * beats, self._tech)
             m.submodules[f"inbuf{lane}"] = ram
@@ -106,7 +118,7 @@ class RecirculatingFFTCore(FreeRunningCore):
         the injections off the grid, after which returning frames take the epochs the next ones
         need: k = 8, d = 1 in the layer engine then took a frame every 5 epochs, not 3.)"""
         self._positions(m)
-        self._grid = Signal(range(self._params.passes), name="inject_grid")
+        self._grid = Signal(range(self._sched["grid"]), name="inject_grid")
         return ~self._recirculating & (self._grid == 0)
 
     def _advance_positions(self, m, epoch_end, epoch_start):
@@ -150,10 +162,12 @@ class RecirculatingFFTCore(FreeRunningCore):
         epoch_end = self._phase == beats - 1 if beats > 1 else busy
         epoch_start = (self._phase == 0) & busy if beats > 1 else busy
         self._advance_positions(m, epoch_end, epoch_start)
+        if prm.shared_io:   # the input buffer is read while the frame's beats are at its offset
+            m.d.comb += self._inbuf_reading.eq(taps[self._read_offset - 1][0])
         # the injection grid counts epochs while the engine is busy, from 0 when it was empty
         # (with one-cycle epochs an injecting epoch ends in the same cycle)
         with m.If(epoch_end):
-            m.d.sync += self._grid.eq(Mux(self._grid == prm.passes - 1, 0, self._grid + 1))
+            m.d.sync += self._grid.eq(Mux(self._grid == sched["grid"] - 1, 0, self._grid + 1))
         with m.Elif(~busy):
             m.d.sync += self._grid.eq(0)
         # each level's slot counter: epochs modulo the frames its memory holds

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from golden.fft_fixed import reorder_model
@@ -80,11 +81,31 @@ class BitReverseBuffer(wiring.Component):
     stuffing : int
         Largest value of the payloads' ``stuffing`` field (0: no such field): a frame's
         transform length in the FFT engine, carried from its input to its output.
+    single_port : bool
+        Banks with one port (SB_SPRAM256KA on iCE40: :class:`hw.ram.SimpleDualPortRAM` with
+        ``single_port``), shared by the writer, the reader and a second user (the FFT engine's
+        input buffer) through the ``aux_*`` members: ``aux_words`` more words per bank, after
+        the frame slots.  Needs ``credited``.  In a cycle the port serves, in this order: a
+        frame beat written (``i.valid``: the writer's schedule never stalls), an ``aux_read``
+        (scheduled by the caller, never with ``i.valid``), a beat read out, an ``aux_write``
+        (allowed when ``aux_write_ok``).  A write leaves the block's output undefined, so reads
+        are not held in the memory's registers across a stall: the reader issues a beat only
+        when the 4-beat output FIFO has room for it and the beats in flight.
+    aux_words : int
+        Words per bank of the second user's region (``single_port`` only).
+
+    Members
+    -------
+    aux_addr, aux_read, aux_write, aux_w_data : In (``single_port`` only)
+        Word of the second user's region, read (data on ``aux_r_data`` two cycles later) or
+        written (lane ``l`` of ``aux_w_data`` into bank ``l``) this cycle.
+    aux_write_ok, aux_r_data : Out (``single_port`` only)
+        The port is free for an ``aux_write`` this cycle; the banks' read data.
     """
 
     def __init__(self, k: int, width: int, lanes: int, slots: int = 2, reverse: bool = True,
                  tech: str = "generic", frame_flags: bool = False, credited: bool = False,
-                 stuffing: int = 0):
+                 stuffing: int = 0, single_port: bool = False, aux_words: int = 0):
         if not isinstance(k, int) or k < 2 or k & (k - 1):
             raise TypeError(f"k must be a power of two of at least 2, not {k!r}")
         if not isinstance(lanes, int) or lanes < 1 or lanes & (lanes - 1) or lanes > k:
@@ -95,9 +116,21 @@ class BitReverseBuffer(wiring.Component):
         self._slots, self._reverse, self._tech = slots, bool(reverse), tech
         self._flags, self._credited = bool(frame_flags), bool(credited)
         self._stuffing = stuffing
-        super().__init__({
+        self._single, self._aux_words = bool(single_port), aux_words
+        if self._single and not self._credited:
+            raise ValueError("a single-port buffer needs a credited writer (credited=True)")
+        if not isinstance(aux_words, int) or aux_words < 0 or (aux_words and not single_port):
+            raise TypeError(f"aux_words must be a non-negative integer, and 0 without "
+                            f"single_port, not {aux_words!r}")
+        members = {
             "i": In(stream.Signature(reorder_payload(width, lanes, stuffing=stuffing))),
-            "o": Out(stream.Signature(reorder_payload(width, lanes, frame_flags, stuffing)))})
+            "o": Out(stream.Signature(reorder_payload(width, lanes, frame_flags, stuffing)))}
+        if self._single:
+            members.update({
+                "aux_addr": In(range(max(aux_words, 1))), "aux_read": In(1), "aux_write": In(1),
+                "aux_w_data": In(lanes * 2 * width), "aux_write_ok": Out(1),
+                "aux_r_data": Out(lanes * 2 * width)})
+        super().__init__(members)
 
     @property
     def delay(self) -> int:
@@ -114,10 +147,12 @@ class BitReverseBuffer(wiring.Component):
         gshift = max(mb - B, 0)
 
         banks = []
+        base = slots << mb    # the second user's region (single port): Cat(word, slot) < base
         for b in range(lanes):
             # (generic: whatever memory the device offers, with a register after it; ecp5:
             # DP16KD with its output register)
-            ram = SimpleDualPortRAM(2 * w, slots * beats, self._tech)
+            ram = (SimpleDualPortRAM(2 * w, base + self._aux_words, self._tech, single_port=True)
+                   if self._single else SimpleDualPortRAM(2 * w, slots * beats, self._tech))
             m.submodules[f"bank{b}"] = ram
             banks.append(ram)
 
@@ -134,13 +169,23 @@ class BitReverseBuffer(wiring.Component):
         tw = len(tag_in)
         side_inverse = Signal(slots * tw)
         accept = self.i.valid if self._credited else self.i.valid & self.i.ready
-        m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept), pp.advance.eq(en)]
+        m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept)]
+        if not self._single:
+            m.d.comb += pp.advance.eq(en)
         g_w = wcnt[gshift:mb] if mb else Const(0, 1)
         lanes_in = Array([self.i.payload.data[t].as_value() for t in range(lanes)])
         for b in range(lanes):
             src = (Const(b, B + 1) - g_w)[:B] if B else Const(0, 1)
-            m.d.comb += [banks[b].w_addr.eq(addr(wcnt, wbuf)), banks[b].w_data.eq(lanes_in[src]),
-                         banks[b].w_en.eq(accept)]
+            if self._single:
+                a = self.aux_addr + base
+                m.d.comb += [
+                    banks[b].w_addr.eq(Mux(accept, addr(wcnt, wbuf), a)),
+                    banks[b].w_data.eq(Mux(accept, lanes_in[src],
+                                           self.aux_w_data[b * 2 * w:(b + 1) * 2 * w])),
+                    banks[b].w_en.eq(accept | self.aux_write)]
+            else:
+                m.d.comb += [banks[b].w_addr.eq(addr(wcnt, wbuf)),
+                             banks[b].w_data.eq(lanes_in[src]), banks[b].w_en.eq(accept)]
         with m.If(write_done):
             m.d.sync += side_inverse.word_select(wbuf, tw).eq(tag_in)
 
@@ -166,8 +211,16 @@ class BitReverseBuffer(wiring.Component):
             for l in range(lanes):
                 with m.If(bank_of[l] == b):
                     m.d.comb += a.eq(word_of[l])
-            m.d.comb += [banks[b].r_addr.eq(addr(a[:mb], rbuf) if mb else rbuf),
-                         banks[b].r_en.eq(en)]
+            own = addr(a[:mb], rbuf) if mb else rbuf
+            if self._single:
+                m.d.comb += [banks[b].r_addr.eq(Mux(self.aux_read, self.aux_addr + base, own)),
+                             banks[b].r_en.eq(1)]
+            else:
+                m.d.comb += [banks[b].r_addr.eq(own), banks[b].r_en.eq(en)]
+        if self._single:
+            self._read_out_fifo(m, pp, accept, tw, side_inverse, bank_of,
+                                [banks[b].r_data for b in range(lanes)])
+            return m
 
         # memory (a 2-cycle read: address and output registers) -> lane crossbar -> register; on
         # ECP5 the DP16KD output register hides its 5.8 ns clock-to-out
@@ -194,3 +247,44 @@ class BitReverseBuffer(wiring.Component):
                 m.d.sync += self.o.payload.data[l].as_value().eq(crossbar[bank2[l]])
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         return m
+
+    def _read_out_fifo(self, m, pp, accept, tw, side_inverse, bank_of, rdata):
+        """Single port: the port's arbitration, and the reader's beats through the memory (2
+        cycles, never held) and the lane crossbar into a 4-beat FIFO; a beat is issued only
+        when the FIFO has room for it and the beats in flight."""
+        lanes = self._lanes
+        depth = 4
+        width = lanes * 2 * self._width + tw + 2
+        m.submodules.out_fifo = fifo = SyncFIFO(width=width, depth=depth)
+        v1, v2 = Signal(), Signal()
+        room = Signal()
+        m.d.comb += room.eq(fifo.level + v1 + v2 < depth)
+        free = ~accept & ~self.aux_read          # the port is not taken by a scheduled access
+        m.d.comb += [pp.advance.eq(room & free),
+                     self.aux_write_ok.eq(free & ~(pp.readable & room)),
+                     self.aux_r_data.eq(Cat(*rdata))]
+        inv1, inv2 = Signal(tw), Signal(tw)
+        flags1, flags2 = Signal(2), Signal(2)
+        bank2 = []
+        m.d.sync += [v1.eq(pp.issue), v2.eq(v1),
+                     inv1.eq(side_inverse.word_select(pp.rbuf, tw)), inv2.eq(inv1),
+                     flags1.eq(Cat(pp.rcnt == 0, pp.read_last)), flags2.eq(flags1)]
+        for l, b in enumerate(bank_of):
+            b1 = Signal.like(b, name=f"bank_of_lane{l}_d")
+            b2 = Signal.like(b, name=f"bank_of_lane{l}_d2")
+            m.d.sync += [b1.eq(b), b2.eq(b1)]
+            bank2.append(b2)
+        crossbar = Array(rdata)
+        m.d.comb += [fifo.w_en.eq(v2),
+                     fifo.w_data.eq(Cat(*(crossbar[b] for b in bank2), inv2, flags2)),
+                     self.o.valid.eq(fifo.r_rdy), fifo.r_en.eq(self.o.ready)]
+        n = 2 * self._width
+        out = fifo.r_data
+        for l in range(lanes):
+            m.d.comb += self.o.payload.data[l].as_value().eq(out[l * n:(l + 1) * n])
+        tag = out[lanes * n:lanes * n + tw]
+        m.d.comb += self.o.payload.inverse.eq(tag[0])
+        if self._stuffing:
+            m.d.comb += self.o.payload.stuffing.eq(tag[1:])
+        if self._flags:
+            m.d.comb += [self.o.payload.first.eq(out[-2]), self.o.payload.last.eq(out[-1])]

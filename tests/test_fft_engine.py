@@ -122,9 +122,14 @@ def test_engine_bit_reversed_output_and_schedules():
     pytest.param(256, 1, 3, None, marks=pytest.mark.slow),
     pytest.param(256, 1, 1, None, marks=pytest.mark.slow),
     pytest.param(256, 1, 2, None, marks=pytest.mark.slow),
+    # one single-port memory for the input and output buffers: frames on the longer grid
+    # (d = 1: passes + 2 epochs; several levels: the grid also coprime to the positions)
+    (16, 1, 1, "shared"), (64, 1, 2, "shared"), (64, 2, 3, "shared"), (8, 1, 1, "shared"),
 ])
 def test_engine_latency_and_throughput(k, p, d, spc):
-    params = FFTParams(k=k, width=16, p=p, d=d, samples_per_clock=spc)
+    shared = spc == "shared"
+    params = FFTParams(k=k, width=16, p=p, d=d, samples_per_clock=None if shared else spc,
+                       shared_io=shared)
     rng = np.random.default_rng(0)
     frames = stimulus(params, rng, 12)
     dut, out, cycles, _ = run_engine(params, frames, np.zeros(12, int), gap=0, stall=0)

@@ -5,7 +5,7 @@ backpressure."""
 import numpy as np
 import pytest
 
-from golden.fft_fixed import FFTParams, fft_fixed
+from golden.fft_fixed import FFTParams, fft_fixed, stuff_frames
 from sim.fft_run import run_fft_rtl
 from sim.simulators import SimulatorError, available
 
@@ -190,3 +190,35 @@ def test_rtl_ice40_primitives_bit_exact(k, p, d, pipeline, sim, tmp_path):
     for f in range(6):
         np.testing.assert_array_equal(r["outputs"][f],
                                       fft_fixed(frames[f:f + 1], params, bool(inverse[f]))[0][0])
+
+
+@pytest.mark.parametrize("k, p, d, min_length, tech, sim", [
+    (16, 1, 1, 16, "ice40", "icarus"),       # SB_SPRAM256KA models: a write makes the output X
+    (64, 2, 2, 16, "ice40", "verilator"),    # two levels, four banks
+    (32, 1, 1, 8, "generic", "verilator"),   # with a run-time length
+    pytest.param(1024, 1, 1, 1024, "ice40", "verilator", marks=pytest.mark.slow),  # the UP5K's
+])
+def test_rtl_shared_io_bit_exact(k, p, d, min_length, tech, sim, tmp_path):
+    """The input and output buffers in one single-port memory (``shared_io``: the UP5K's SPRAM),
+    its port shared by the scheduled injections and exits and the stallable input and output
+    streams: bit exact against the golden model under random valid gaps and backpressure (on
+    iCE40 a beat held in the SPRAM's output across a write would be X and fail)."""
+    need(sim)
+    params = FFTParams(k=k, width=16, p=p, d=d, min_length=min_length, shared_io=True)
+    rng = np.random.default_rng(k + p)
+    n = 7
+    frames = stimulus(params, rng, n)
+    inverse = rng.integers(0, 2, n)
+    inverse[1], inverse[2] = 1, 0
+    stuffing = rng.integers(0, params.max_stuffing + 1, n)
+    stuffed = np.array([f if s == 0 else
+                        stuff_frames(f[None, ::1 << int(s)], k, bool(i))[0]
+                        for f, s, i in zip(frames, stuffing, inverse)])
+    r = run_fft_rtl(params, stuffed, inverse, sim, tmp_path, gap=0.3, stall=0.3, seed=k,
+                    tech=tech, stuffing=stuffing)
+    if tech == "ice40":
+        assert any("SB_SPRAM256KA " in f.read_text() for f in tmp_path.rglob("fft_engine.v"))
+    for f in range(n):
+        want, _ = fft_fixed(stuffed[f:f + 1], params, bool(inverse[f]),
+                            stuffing=int(stuffing[f]))
+        np.testing.assert_array_equal(r["outputs"][f], want[0])
