@@ -97,9 +97,21 @@ class SimpleDualPortRAM(wiring.Component):
         if self._tech == "ecp5":
             return -(-self._width // DP16KD_WIDTH) * -(-self._depth // DP16KD_DEPTH)
         if self._tech == "ice40":
-            w, d = (SPRAM_WIDTH, SPRAM_DEPTH) if self._single else (EBR_WIDTH, EBR_DEPTH)
-            return -(-self._width // w) * -(-self._depth // d)
+            if not self._single:
+                return sum(-(-self._depth // (EBR_DEPTH << mode))
+                           for _, mode in self._ebr_columns())
+            return -(-self._width // SPRAM_WIDTH) * -(-self._depth // SPRAM_DEPTH)
         return 0
+
+    def _ebr_columns(self):
+        """``(width, mode)`` of each SB_RAM40_4K column: 256 x 16 (mode 0), the last one
+        narrower when that needs fewer blocks: 512 x 8, 1024 x 4 or 2048 x 2 (modes 1 to 3)."""
+        cols = -(-self._width // EBR_WIDTH)
+        rem = self._width - EBR_WIDTH * (cols - 1)
+        mode = 0 if rem > 8 else 1 if rem > 4 else 2 if rem > 2 else 3
+        if -(-self._depth // (EBR_DEPTH << mode)) == -(-self._depth // EBR_DEPTH):
+            mode = 0
+        return [(EBR_WIDTH, 0)] * (cols - 1) + [(rem, mode)]
 
     def elaborate(self, platform):
         m = Module()
@@ -125,10 +137,14 @@ class SimpleDualPortRAM(wiring.Component):
 
     def _elaborate_ice40(self, m):
         """Tiles of SB_RAM40_4K (256 x 16) or SB_SPRAM256KA (16K x 16), then the row
-        multiplexer.  EBR: a fabric register on the read address, then the block's read register
+        multiplexer (a narrow last column of SB_RAM40_4K in a deeper mode when that saves
+        blocks: :meth:`_elaborate_ice40_columns`).  EBR: a fabric register on the read address, then the block's read register
         (``r_data`` straight from the block: address bits instead of data bits in fabric flip-flops,
         with the same cycle behaviour for callers that write no word in the cycle after its read
         address).  SPRAM: the block's output register, then one fabric register."""
+        if not self._single and self._ebr_columns()[-1][1]:
+            self._elaborate_ice40_columns(m)
+            return
         pw, pd = (SPRAM_WIDTH, SPRAM_DEPTH) if self._single else (EBR_WIDTH, EBR_DEPTH)
         cols, rows = -(-self._width // pw), -(-self._depth // pd)
         lb = pd.bit_length() - 1
@@ -178,18 +194,74 @@ class SimpleDualPortRAM(wiring.Component):
                     with m.Case(row):
                         m.d.comb += self.r_data.eq(o)
 
-    def _ebr(self, m, name, raddr, din, we, re, dout, data):
+    def _elaborate_ice40_columns(self, m):
+        """SB_RAM40_4K columns of their own depth (:meth:`_ebr_columns`), each with its rows
+        and its row multiplexer; same cycle behaviour as the 256 x 16 tiles."""
+        addr = Signal.like(self.r_addr, name="r_addr_reg")
+        with m.If(self.r_en):
+            m.d.sync += addr.eq(self.r_addr)
+        read = Signal(name="read")
+        m.d.comb += read.eq(self._read_enable)
+        outs, sels, lo = [], {}, 0
+        for col, (cw, mode) in enumerate(self._ebr_columns()):
+            pd = EBR_DEPTH << mode
+            lb, rows = pd.bit_length() - 1, -(-self._depth // pd)
+            rbits = max(0, (rows - 1).bit_length())
+            col_out = Signal(cw, name=f"ebr_c{col}_out")
+            row_outs = []
+            for row in range(rows):
+                words = self._init[row * pd:(row + 1) * pd]
+                we = self.w_en & (self.w_addr[lb:lb + rbits] == row) if rbits else self.w_en
+                re = read & (addr[lb:lb + rbits] == row) if rbits else read
+                dout = Signal(cw, name=f"ebr_r{row}_c{col}_do")
+                data = [(v >> lo) & ((1 << cw) - 1) for v in words]
+                self._ebr(m, f"ebr_r{row}_c{col}", addr[:lb], self.w_data[lo:lo + cw], we, re,
+                          dout, data, mode)
+                row_outs.append(dout)
+            if rbits and lb not in sels:
+                sels[lb] = Signal(rbits, name=f"row_sel{lb}")
+                with m.If(read):
+                    m.d.sync += sels[lb].eq(addr[lb:lb + rbits])
+            with m.Switch(sels[lb] if rbits else Const(0, 1)):
+                for row, o in enumerate(row_outs):
+                    with m.Case(row):
+                        m.d.comb += col_out.eq(o)
+            outs.append(col_out)
+            lo += cw
+        m.d.comb += self.r_data.eq(Cat(*outs))
+
+    def _ebr(self, m, name, raddr, din, we, re, dout, data, mode=0):
+        """One SB_RAM40_4K in mode ``mode`` (``256 << mode`` words of ``16 >> mode`` bits):
+        data bit ``j`` on pin ``j * 2**mode + (0, 0, 1, 3)[mode]``, stored (TN1250; Yosys'
+        model) in row ``a[7:0]``, bit ``j * 2**mode + a >> 8`` (the initial contents too)."""
+        step, off = 1 << mode, (0, 0, 1, 3)[mode]
         init = {}
         for blk in range(16):
             v = 0
             for j in range(16):
-                if blk * 16 + j < len(data):
-                    v |= data[blk * 16 + j] << (16 * j)
+                row = blk * 16 + j
+                if mode == 0:
+                    word = data[row] if row < len(data) else 0
+                else:
+                    word = 0
+                    for sub in range(step):
+                        a = sub * 256 + row
+                        if a < len(data):
+                            for bit in range(16 >> mode):
+                                word |= ((data[a] >> bit) & 1) << (bit * step + sub)
+                v |= word << (16 * j)
             init[f"p_INIT_{blk:X}"] = Const(v, 256)
         wa, ra = Signal(11, name=f"{name}_wa"), Signal(11, name=f"{name}_ra")
-        m.d.comb += [wa.eq(self.w_addr[:8]), ra.eq(raddr)]
+        m.d.comb += [wa.eq(self.w_addr[:8 + mode]), ra.eq(raddr)]
+        if mode:
+            pins_in, pins_out = Signal(16, name=f"{name}_wd"), Signal(16, name=f"{name}_rd")
+            for bit in range(16 >> mode):
+                m.d.comb += [pins_in[bit * step + off].eq(din[bit] if bit < len(din) else 0)]
+                if bit < len(dout):
+                    m.d.comb += dout[bit].eq(pins_out[bit * step + off])
+            din, dout = pins_in, pins_out
         m.submodules[name] = Instance(
-            "SB_RAM40_4K", p_READ_MODE=0, p_WRITE_MODE=0, **init,
+            "SB_RAM40_4K", p_READ_MODE=mode, p_WRITE_MODE=mode, **init,
             i_WCLK=ClockSignal(), i_WCLKE=Const(1, 1), i_WE=we, i_WADDR=wa, i_WDATA=din,
             i_MASK=Const(0, 16),
             i_RCLK=ClockSignal(), i_RCLKE=re, i_RE=Const(1, 1), i_RADDR=ra, o_RDATA=dout)

@@ -1,10 +1,13 @@
 """Behavioural Verilog models of the iCE40 primitives circnn instantiates, for simulation.
 
-``SB_RAM40_4K`` (iCE40 sysMEM block RAM, Lattice TN1250) is modelled in the configuration of
-``hw.ram.SimpleDualPortRAM(tech="ice40")``: 256 x 16 on both ports (``READ_MODE = WRITE_MODE =
-0``, address bits 7:0), ``MASK`` tied to 0 (every bit written), a read register clocked by
-``RCLK`` when ``RCLKE`` and ``RE``, contents from ``INIT_0`` to ``INIT_F`` (16 words of 16 bits
-each, word ``i`` in bits ``16 i + 15 : 16 i``).
+``SB_RAM40_4K`` (iCE40 sysMEM block RAM, Lattice TN1250) is modelled in the configurations of
+``hw.ram.SimpleDualPortRAM(tech="ice40")``: the same mode on both ports, ``MASK`` tied to 0
+(every bit written), a read register clocked by ``RCLK`` when ``RCLKE`` and ``RE``, contents
+from ``INIT_0`` to ``INIT_F`` (256 rows of 16 bits, row ``i`` in bits ``16 i + 15 : 16 i`` of
+``INIT_{i / 16}``).  Mode 0 is 256 x 16 (address bits 7:0).  Mode ``m`` of 1 to 3 is ``256 *
+2**m`` words of ``16 / 2**m`` bits: data bit ``j`` on pin ``j * 2**m + (0, 0, 1, 3)[m]``,
+stored in row ``a[7:0]`` at bit ``j * 2**m + a[7 + m:8]`` (as Yosys' ``cells_sim.v`` has it),
+the other read pins 0.
 
 ``SB_SPRAM256KA`` (the UP5K's 16K x 16 single-port RAM, TN1314): one address, ``WREN`` with
 ``CHIPSELECT`` writes the nibbles enabled in ``MASKWREN``, ``CHIPSELECT`` alone reads into
@@ -27,7 +30,8 @@ def sb_ram40_4k_model() -> str:
     load = "\n".join(f"        for (j = 0; j < 16; j = j + 1) mem[{i * 16} + j] = "
                      f"INIT_{i:X}[j * 16 +: 16];" for i in range(16))
     return f"""`timescale 1ns/1ps
-// Behavioural model of the iCE40 SB_RAM40_4K, 256 x 16 only (see sim/ice40_models.py)
+// Behavioural model of the iCE40 SB_RAM40_4K, equal read and write modes, no masks
+// (see sim/ice40_models.py)
 module SB_RAM40_4K(RDATA, RCLK, RCLKE, RE, RADDR, WCLK, WCLKE, WE, WADDR, MASK, WDATA);
     parameter WRITE_MODE = 0;
     parameter READ_MODE = 0;
@@ -37,11 +41,14 @@ module SB_RAM40_4K(RDATA, RCLK, RCLKE, RE, RADDR, WCLK, WCLKE, WE, WADDR, MASK, 
     input RCLK, RCLKE, RE, WCLK, WCLKE, WE;
     input [10:0] RADDR, WADDR;
     input [15:0] MASK, WDATA;
+    localparam STEP = 1 << READ_MODE;
+    localparam OFF = READ_MODE == 2 ? 1 : READ_MODE == 3 ? 3 : 0;
     reg [15:0] mem [0:255];
     reg [15:0] read_r;
+    reg [15:0] word, rword;
     integer j;
     initial begin
-        if (WRITE_MODE != 0 || READ_MODE != 0 || INIT_FILE != "") begin
+        if (WRITE_MODE != READ_MODE || READ_MODE < 0 || READ_MODE > 3 || INIT_FILE != "") begin
             $display("SB_RAM40_4K model: unsupported configuration");
             $finish;
         end
@@ -53,11 +60,27 @@ module SB_RAM40_4K(RDATA, RCLK, RCLKE, RE, RADDR, WCLK, WCLKE, WE, WADDR, MASK, 
                 $display("SB_RAM40_4K model: write masks are not modelled");
                 $finish;
             end
-            mem[WADDR[7:0]] <= WDATA;
+            if (READ_MODE == 0) begin
+                mem[WADDR[7:0]] <= WDATA;
+            end else begin
+                word = mem[WADDR[7:0]];
+                for (j = 0; j < 16 / STEP; j = j + 1)
+                    word[j * STEP + ((WADDR >> 8) & (STEP - 1))] = WDATA[j * STEP + OFF];
+                mem[WADDR[7:0]] <= word;
+            end
         end
     end
     always @(posedge RCLK) begin
-        if (RE && RCLKE) read_r <= mem[RADDR[7:0]];
+        if (RE && RCLKE) begin
+            if (READ_MODE == 0) begin
+                read_r <= mem[RADDR[7:0]];
+            end else begin
+                rword = 16'h0;
+                for (j = 0; j < 16 / STEP; j = j + 1)
+                    rword[j * STEP + OFF] = mem[RADDR[7:0]][j * STEP + ((RADDR >> 8) & (STEP - 1))];
+                read_r <= rword;
+            end
+        end
     end
     assign RDATA = read_r;
 endmodule

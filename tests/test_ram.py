@@ -71,3 +71,32 @@ def test_init_checked_and_primitive_count():
     with pytest.raises(ValueError, match="init must hold at most 2 words of 4 unsigned bits"):
         SimpleDualPortRAM(4, 2, init=[1, 2, 3])
     assert SimpleDualPortRAM(36, 2048, "ecp5").primitives == 4
+
+
+@pytest.mark.parametrize("width, depth, sim", [
+    (20, 1024, "icarus"),     # 256 x 16 tiles and a 1024 x 4 column (SB_RAM40_4K mode 2)
+    (24, 600, "verilator"),   # a 512 x 8 column of two rows (mode 1) beside three 256 x 16 rows
+    (18, 2048, "icarus"),     # a 2048 x 2 column (mode 3)
+    (16, 300, "verilator"),   # 256 x 16 only
+])
+def test_ice40_block_ram_columns_rtl(width, depth, sim, tmp_path):
+    """SB_RAM40_4K tiles with a narrow last column in a deeper mode (fewer blocks), against the
+    primitive's behavioural model: the initial contents (pins and bit layout of each mode),
+    writes, reads and read stalls, every read checked (sim/tb_ram.py)."""
+    import json
+
+    from sim.primitive_models import primitive_models
+    from sim.simulators import available, run_cocotb
+    from sim.verilog import write_verilog
+
+    if not available(sim):
+        pytest.skip(f"{sim} is not installed (Icarus is optional: apt-get install iverilog)")
+    rng = np.random.default_rng(width)
+    init = [int(v) for v in rng.integers(0, 1 << width, depth // 2)]
+    dut = SimpleDualPortRAM(width, depth, "ice40", init=init)
+    narrow = -(-depth // 256) * -(-width // 16)
+    assert dut.primitives < narrow if width % 16 else dut.primitives == narrow
+    sources = [write_verilog(dut, "ram", tmp_path / "ram.v")] + primitive_models("ice40", tmp_path)
+    cfg = {"width": width, "depth": depth, "init": init, "seed": 3, "cycles": 1500}
+    run_cocotb(sim, sources, "ram", "sim.tb_ram", tmp_path,
+               extra_env={"CIRCNN_RAM_CONFIG": json.dumps(cfg)})
