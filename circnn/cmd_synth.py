@@ -26,11 +26,12 @@ def add_parser(sub) -> None:
     f.add_argument("--seeds", type=int_list, default=None, metavar="S,S,...",
                    help="one place-and-route per seed; Fmax is the median, with the spread "
                         "(e.g. 1,2,3)")
-    f.add_argument("--tech", choices=("auto", "generic", "ecp5"), default="auto",
-                   help="technology layer: generic '*' and inferred memories, or ecp5 "
+    f.add_argument("--tech", choices=("auto", "generic", "ecp5", "ice40"), default="auto",
+                   help="technology layer: generic '*' and inferred memories, ecp5 "
                         "MULT18X18D multipliers and DP16KD block RAMs with their registers "
-                        "(needs --pipeline 2); auto (default) picks ecp5 for the ECP5 target "
-                        "when --pipeline 2 and the widths allow it")
+                        "(needs --pipeline 2), or ice40 SB_RAM40_4K and SPRAM; auto (default) "
+                        "picks ecp5 for the ECP5 target when --pipeline 2 and the widths allow "
+                        "it, ice40 for the iCE40 target with --shared-io")
     f.add_argument("--workdir", metavar="DIR", help="keep the tool files here (default: temp)")
     f.add_argument("--json", metavar="FILE", nargs="?", const="-", default=None,
                    help="report as JSON (stdout, or FILE)")
@@ -63,7 +64,7 @@ def add_parser(sub) -> None:
 
 
 def run_fft(args) -> int:
-    from .synth import resolve_tech, synthesize_fft
+    from .synth import choose_shared_io, resolve_tech, synthesize_fft
 
     ecp5 = args.target.startswith("ecp5")
     params = fft_params(args, default_pipeline=2 if ecp5 and args.tech != "generic" else 0)
@@ -71,7 +72,10 @@ def run_fft(args) -> int:
         raise UsageError("give --seed or --seeds, not both")
     seeds = args.seeds or [1 if args.seed is None else args.seed]
     quiet = args.json == "-"
+    params, why = choose_shared_io(params, args.target, args.shared_io)
     tech = resolve_tech(params, args.target, args.tech)
+    if why:
+        progress(f"synth fft: {why}", quiet)
     progress(f"synth fft {fft_options_summary(params)} for {args.target}", quiet)
     with tempfile.TemporaryDirectory(prefix="circnn-synth-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
@@ -80,8 +84,9 @@ def run_fft(args) -> int:
     if len(seeds) > 1 and fmax:
         fmax = f"{fmax} ({r['fmax_min_mhz']}..{r['fmax_max_mhz']})"
     rows = [(args.target, r["lut"], r["ff"] if r["ff"] is not None else "-", r["dsp"], r["bram"],
+             r["spram"] if r.get("spram") is not None else "-",
              fmax, f"{params.throughput:g}", r["lut_per_sample_per_clock"])]
-    text = table(rows, ("target", "LUT", "FF", "DSP", "BRAM",
+    text = table(rows, ("target", "LUT", "FF", "DSP", "BRAM", "SPRAM",
                         "Fmax MHz" + (" median (min..max)" if len(seeds) > 1 else ""),
                         "samples/clk", "LUT per sample/clk"))
     text += (f"\n\n{fft_options_summary(params)}, technology: {tech}, shell: {r['shell']}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
 from golden.fft_fixed import FFTParams
@@ -38,14 +39,17 @@ def add_fft_options(p) -> None:
     g.add_argument("--min-length", type=int, default=None, metavar="N",
                    help="run-time transform length: frames may ask for any power of two from N "
                         "(at least 4) to k (default k: one length; docs/fft-engine.md)")
+    g.add_argument("--shared-io", action=argparse.BooleanOptionalAction, default=None,
+                   help="recirculating engines (d < log2 k): the input and output buffers in one "
+                        "single-port memory (SPRAM on the iCE40 UP5K), frames on a longer grid "
+                        "(default off; 'synth fft' turns it on when the block RAM would not fit "
+                        "and the target has SPRAM)")
 
 
 def _bits(text: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",")]
     except ValueError:
-        import argparse
-
         raise argparse.ArgumentTypeError(f"expected comma-separated 0/1 values, got '{text}'")
 
 
@@ -57,7 +61,8 @@ def fft_params(args, default_pipeline: int = 0) -> FFTParams:
                          forward_shifts=args.forward_shifts, inverse_shifts=args.inverse_shifts,
                          natural_order=not args.bit_reversed,
                          samples_per_clock=args.samples_per_clock,
-                         min_length=getattr(args, "min_length", None))
+                         min_length=getattr(args, "min_length", None),
+                         shared_io=bool(getattr(args, "shared_io", None)))
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -86,7 +91,8 @@ def describe(params: FFTParams) -> dict:
 def fft_options_summary(params: FFTParams) -> str:
     return (f"k={params.k} width={params.width} p={params.p} d={params.d} "
             f"pipeline={params.pipeline} samples/clock={params.lanes}"
-            + (" (radix 2²)" if params.radix22 else ""))
+            + (" (radix 2²)" if params.radix22 else "")
+            + (" shared-io" if params.shared_io else ""))
 
 
 __all__ = ["add_fft_options", "fft_params", "describe"]

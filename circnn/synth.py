@@ -197,13 +197,52 @@ def resolve_tech(params, target: str, tech: str = "auto") -> str:
     if tech == "auto":
         fits = params.pipeline == 2 and params.internal_width <= 18 and params.twiddle_width <= 18
         tech = "ecp5" if target.startswith("ecp5") and fits else "generic"
-    if tech == "ecp5" and not target.startswith("ecp5"):
-        raise UsageError(f"--tech ecp5 needs an ECP5 target, not {target}")
+        if target.startswith("ice40") and params.shared_io:
+            tech = "ice40"
+    for name in ("ecp5", "ice40"):
+        if tech == name and not target.startswith(name):
+            raise UsageError(f"--tech {name} needs an {name.upper()} target, not {target}")
+    if params.shared_io and target.startswith("ice40") and tech != "ice40":
+        raise UsageError("--shared-io on iCE40 needs --tech ice40 (the SPRAM primitives)")
     try:
         check_engine_args(params, tech)
     except TypeError as e:
         raise UsageError(str(e)) from None
     return tech
+
+
+def primitive_counts(component) -> dict:
+    """Instances of each primitive type in ``component``'s elaborated hierarchy."""
+    from amaranth.hdl import Fragment, Instance
+
+    counts, todo = {}, [Fragment.get(component, None)]
+    while todo:
+        for sub, *_ in todo.pop().subfragments:
+            if isinstance(sub, Instance):
+                counts[sub.type] = counts.get(sub.type, 0) + 1
+            else:
+                todo.append(sub)
+    return counts
+
+
+def choose_shared_io(params, target: str, given):
+    """``params`` with ``shared_io`` as given, or (``given`` None) on when ``target`` has SPRAM,
+    the engine recirculates and its block RAMs on the iCE40 technology layer exceed the device's;
+    returns ``(params, reason or None)``."""
+    import dataclasses
+
+    from hw.fft_engine import FFTEngine
+
+    from .tuner_models import DEVICES
+
+    if given is not None or not DEVICES[target]["spram"] or params.passes == 1:
+        return params, None
+    need = primitive_counts(FFTEngine(params, "ice40")).get("SB_RAM40_4K", 0)
+    if need <= DEVICES[target]["bram"]:
+        return params, None
+    return (dataclasses.replace(params, shared_io=True),
+            f"{need} block RAMs of {DEVICES[target]['bram']}: the input and output buffers go to "
+            f"SPRAM (--shared-io; --no-shared-io to keep them)")
 
 
 def synthesize_fft(params, target: str, tech: str, freq: float, seeds, workdir: Path,

@@ -51,6 +51,12 @@ class RecirculatingFFTCore(FreeRunningCore):
     ``passes * k / 2p`` cycles apart.  Nothing inside stalls (no clock enable): memories are
     block RAMs with their output register, written every cycle.
 
+    With ``shared_io`` the input buffer lives in the output buffer's single-port banks
+    (:class:`hw.reorder.BitReverseBuffer` with ``single_port``: SPRAM on iCE40), read through
+    its ``aux`` port while a frame is injected; the input stream is accepted only in cycles
+    the port is free, and frames enter on the schedule's longer ``grid`` so that an injection's
+    reads never meet an exit's writes.
+
     Memory per level: ``hop + 1`` frame slots in two banks of words of ``p`` samples (word ``n``
     of a frame in bank ``n[0] xor n[log2 beats]``, so a beat's two words and a butterfly
     cycle's two words fall in different banks).
@@ -109,7 +115,8 @@ class RecirculatingFFTCore(FreeRunningCore):
 
     def _may_inject(self, m):
         """The last level's epoch is free, and the epoch is on the injection grid: every
-        ``passes``-th epoch counted from the last time the engine was empty.  A frame injected
+        ``passes``-th epoch (the schedule's ``grid``: more with ``shared_io``) counted from the
+        last time the engine was empty.  A frame injected
         at a grid epoch ``g`` takes the ring's epochs ``g + j * positions`` (``j < passes``),
         and ``positions`` is coprime to ``passes``, so frames injected on the grid never compete
         for a position: however late a frame arrives, it waits at most ``passes`` epochs, and

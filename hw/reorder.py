@@ -88,7 +88,7 @@ class BitReverseBuffer(wiring.Component):
         the frame slots.  Needs ``credited``.  In a cycle the port serves, in this order: a
         frame beat written (``i.valid``: the writer's schedule never stalls), an ``aux_read``
         (scheduled by the caller, never with ``i.valid``), a beat read out, an ``aux_write``
-        (allowed when ``aux_write_ok``).  A write leaves the block's output undefined, so reads
+        (allowed when ``aux_write_ok``: the output is never starved by the input).  A write leaves the block's output undefined, so reads
         are not held in the memory's registers across a stall: the reader issues a beat only
         when the 4-beat output FIFO has room for it and the beats in flight.
     aux_words : int
@@ -251,14 +251,22 @@ class BitReverseBuffer(wiring.Component):
     def _read_out_fifo(self, m, pp, accept, tw, side_inverse, bank_of, rdata):
         """Single port: the port's arbitration, and the reader's beats through the memory (2
         cycles, never held) and the lane crossbar into a 4-beat FIFO; a beat is issued only
-        when the FIFO has room for it and the beats in flight."""
+        when the FIFO has room for it and the beats in flight (``credits``)."""
         lanes = self._lanes
         depth = 4
         width = lanes * 2 * self._width + tw + 2
         m.submodules.out_fifo = fifo = SyncFIFO(width=width, depth=depth)
         v1, v2 = Signal(), Signal()
+        # FIFO places neither filled nor promised to a beat in flight (a counter: the sum of
+        # the FIFO's level and the flags was the UP5K's critical path)
+        credits = Signal(range(depth + 1), init=depth)
         room = Signal()
-        m.d.comb += room.eq(fifo.level + v1 + v2 < depth)
+        m.d.comb += room.eq(credits != 0)
+        pop = fifo.r_rdy & self.o.ready
+        with m.If(pp.issue & ~pop):
+            m.d.sync += credits.eq(credits - 1)
+        with m.Elif(pop & ~pp.issue):
+            m.d.sync += credits.eq(credits + 1)
         free = ~accept & ~self.aux_read          # the port is not taken by a scheduled access
         m.d.comb += [pp.advance.eq(room & free),
                      self.aux_write_ok.eq(free & ~(pp.readable & room)),

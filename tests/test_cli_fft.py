@@ -122,6 +122,13 @@ def test_fft_rtl_real_input_and_waves(tmp_path, capsys):
      "min_length must be a power of two from 4 to k = 64"),
     (["generate", "fft", "--k", "64", "--min-length", "16", "--samples-per-clock", "1", "-o",
       "g"], "needs the engine with 2p samples per clock"),
+    (["generate", "fft", "--k", "64", "--shared-io", "-o", "g"],
+     "shared_io (one single-port memory for the input and output buffers) needs a "
+     "recirculating engine: d below log2(k) = 6, not 6"),
+    (["synth", "fft", "--k", "64", "--d", "2", "--shared-io", "--tech", "generic", "--target",
+      "ice40-up5k"], "--shared-io on iCE40 needs --tech ice40"),
+    (["synth", "fft", "--k", "64", "--d", "2", "--tech", "ice40"],
+     "--tech ice40 needs an ICE40 target"),
 ])
 def test_fft_user_errors(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)

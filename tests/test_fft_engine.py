@@ -154,3 +154,41 @@ def test_engine_counts_frame_errors():
     run_streams(dut, send, 8, put, lambda ctx: 0, gap=0, stall=0,
                 observe=lambda ctx: status.update(e=ctx.get(dut.frame_errors)))
     assert status["e"] == 4  # beats 1 and 3 of both frames
+
+
+@pytest.mark.parametrize("k, p, d", [(1024, 1, 1), (512, 1, 1), (64, 1, 2), (16, 2, 2),
+                                     (8, 1, 1), (64, 2, 3), (4, 1, 1), (256, 1, 3)])
+def test_shared_io_grid_keeps_the_port_free(k, p, d):
+    """With ``shared_io`` the input buffer's reads for an injection and the output buffer's
+    writes of an exit never share a cycle, for frames injected on the schedule's grid (the
+    cycles as hw/fft_recirculating.py issues them); the grid also keeps frames from competing
+    for a ring position, and is the ideal ``passes`` without ``shared_io``."""
+    from golden.fft_fixed import recirculating_schedule
+
+    params = FFTParams(k=k, p=p, d=d, shared_io=True)
+    s = recirculating_schedule(params)
+    beats, grid, span = params.beats, s["grid"], params.passes * s["positions"]
+    assert s["grid"] >= max(params.passes, 4)
+    assert recirculating_schedule(FFTParams(k=k, p=p, d=d))["grid"] == params.passes
+    reads, writes = set(), set()
+    for f in range(3 * s["positions"] + 6):
+        g = f * grid * beats
+        reads |= set(range(g + s["read_offset"], g + s["read_offset"] + beats))
+        writes |= set(range(g + s["exit"], g + s["exit"] + beats))
+    assert not reads & writes
+    # positions: frames f, f' compete when their injections are a multiple of positions
+    # apart while both circulate
+    for j in range(1, span // grid + 1):
+        assert (j * grid) % s["positions"] != 0
+
+
+def test_synth_chooses_shared_io_only_when_block_ram_runs_out():
+    from circnn.synth import choose_shared_io
+
+    big = FFTParams(k=1024, p=1, d=1)
+    chosen, why = choose_shared_io(big, "ice40-up5k", None)
+    assert chosen.shared_io and "58 block RAMs of 30" in why
+    assert choose_shared_io(big, "ice40-up5k", False) == (big, None)
+    assert choose_shared_io(big, "ecp5-85k", None) == (big, None)
+    small = FFTParams(k=256, p=1, d=1)
+    assert choose_shared_io(small, "ice40-up5k", None) == (small, None)

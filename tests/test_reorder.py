@@ -57,3 +57,8 @@ def test_reorder_latency():
 def test_reorder_validation():
     with pytest.raises(TypeError, match="lanes must be a power of two from 1 to k = 8, not 3"):
         BitReverseBuffer(8, 8, 3)
+    with pytest.raises(ValueError, match="a single-port buffer needs a credited writer"):
+        BitReverseBuffer(8, 8, 2, single_port=True)
+    with pytest.raises(TypeError, match="aux_words must be a non-negative integer, and 0 "
+                                        "without single_port, not 4"):
+        BitReverseBuffer(8, 8, 2, aux_words=4)
