@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from golden.fft_fixed import FFTParams
+from golden.fft_fixed import FFTParams, engine_frame_interval
 
 from .synth_cache import load_run, run_key, store_run
 
@@ -30,7 +30,7 @@ DEFAULT_POINTS = [
     ("ecp5-85k", dict(k=256, p=1, d=2)),
     ("ice40-up5k", dict(k=256, p=1, d=1)),
     ("ice40-up5k", dict(k=512, p=1, d=1)),
-    ("ice40-up5k", dict(k=1024, p=1, d=1)),
+    ("ice40-up5k", dict(k=1024, p=1, d=1, shared_io=True)),   # I/O buffers in the SPRAMs
 ]
 QUICK_POINTS = [("ecp5-85k", dict(k=16, samples_per_clock=1))]
 
@@ -53,7 +53,8 @@ def point_name(target: str, params: FFTParams) -> str:
     if params.radix22:
         shape = "1 sample/clk (radix 2²)"
     elif params.passes > 1:
-        shape = f"p={params.p} d={params.d} (recirculating, {params.passes} passes)"
+        shape = f"p={params.p} d={params.d} (recirculating, {params.passes} passes" + (
+            ", input and output buffers in SPRAM)" if params.shared_io else ")")
     else:
         shape = f"p={params.p} ({params.lanes} samples/clk)"
     return f"{target} k={params.k} {shape}"
@@ -88,7 +89,7 @@ def run_points(points, seeds, workroot: Path, freq: float = 150.0, progress=prin
             r = {"target": target, "failed": str(e), "lut": None, "ff": None, "dsp": None,
                  "bram": None, "fmax_mhz": None, "lut_per_sample_per_clock": None,
                  "throughput_samples_per_clock": params.throughput,
-                 "frame_interval_cycles": params.passes * params.beats}
+                 "frame_interval_cycles": engine_frame_interval(params)}
         r["name"] = name
         r["cache_key"] = key
         store_run(workroot / "cache", key, r)
