@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from golden import board_protocol as bp
 
 from .board_flow import BOARDS, board_plan

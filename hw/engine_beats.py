@@ -3,7 +3,7 @@ inverse FFT beats into two values per clock (the serializer)."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -68,7 +68,7 @@ class BeatPacker(wiring.Component):
             free = Signal(range(frames + 1), init=frames)
             m.d.sync += free.eq(free - self.frame_start + self.freed)
             m.d.comb += [self.issue_ok.eq(1), self.frame_ok.eq(free != 0)]
-            ready, entry_valid = Const(1), self.pair_valid
+            entry_valid = self.pair_valid
             entry = self.pair
         else:
             m.submodules.fifo = sf = fifo.SyncFIFOBuffered(width=4 * W + 1, depth=self._depth)

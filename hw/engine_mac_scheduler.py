@@ -3,7 +3,7 @@ Z slot through the MAC lanes into its Y slot."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -122,7 +122,6 @@ class MACScheduler(wiring.Component):
         ZS, YS = plan.z_slots, plan.y_slots
         bins, beats = plan.bins, plan.fft.beats
         zd, yd = plan.zbuf_depth, plan.ybuf_depth
-        cw = complex_layout(W)
         ybits = _bits(YS * yd - 1)
         vbits = range(max(lp.vectors for lp in plan.layers) + 1)
         m.submodules.lanes = mac = self._lanes_impl

@@ -452,7 +452,7 @@ def lane_a_of(rf, lanes):
 def mirror_of(m, reader, rf, rt, rh, j_now, plan):
     """Y addresses of an output step (into ``reader.y_addr``) and, per copy, whether its sample is
     above ``k/2`` (read from the Hermitian mirror ``conj Y[k - t]``)."""
-    k, lanes, bins, yd = plan.k, plan.lanes, plan.bins, plan.ybuf_depth
+    k, lanes, yd = plan.k, plan.lanes, plan.ybuf_depth
     half = max(1, lanes // 2)
     mirror = Signal(2, name="mirror")
     for c in range(2):

@@ -256,7 +256,7 @@ class RecirculatingFFTCore(FreeRunningCore):
                   t[0] if beats > 1 else Const(0, 1), (t >= beats // 2) if beats > 1
                   else Const(0, 1))
         ctl2 = self._delayed(m, ctl, 2, f"l{i}_ctl")
-        valid2, parity2, half2 = ctl2[0], ctl2[4], ctl2[5]
+        parity2, half2 = ctl2[4], ctl2[5]
         rd = [word(ram.r_data) for ram in banks]
         bfs = []
         for lane in range(p):
