@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from golden.engine_plan import EnginePlan
 from golden.fft_fixed import pipelined_multipliers
+from hw.ram import ebr_blocks
 
 __all__ = ["DEVICES", "PRIORS", "DesignPoint", "features", "block_memories", "multipliers",
            "estimate_resources", "estimate_fmax", "LINEAR_RESOURCES"]
@@ -49,9 +50,10 @@ PRIORS = {
     },
 }
 
+ICE40_EBR = (16, 256)
 _PRIMITIVES = {  # (width, depth) of one block memory
     "ecp5-85k": {"bram": (18, 1024)},
-    "ice40-up5k": {"bram": (16, 256), "spram": (16, 16384)},
+    "ice40-up5k": {"bram": ICE40_EBR, "spram": (16, 16384)},
 }
 
 
@@ -84,6 +86,8 @@ def features(plan: EnginePlan) -> dict:
 
 
 def _blocks(bits: int, depth: int, prim: tuple) -> int:
+    if prim == ICE40_EBR:   # as hw/ram.py maps it: a narrow last column in a deeper mode
+        return ebr_blocks(bits, depth)
     w, d = prim
     return -(-bits // w) * -(-depth // d)
 

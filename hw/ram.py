@@ -8,13 +8,30 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["SimpleDualPortRAM", "DP16KD_WIDTH", "DP16KD_DEPTH", "EBR_WIDTH", "EBR_DEPTH",
-           "SPRAM_WIDTH", "SPRAM_DEPTH"]
+           "SPRAM_WIDTH", "SPRAM_DEPTH", "ebr_columns", "ebr_blocks"]
 
 #: Word width and depth of one DP16KD in the configuration used here (1024 x 18).
 DP16KD_WIDTH, DP16KD_DEPTH = 18, 1024
 #: iCE40 SB_RAM40_4K in its 256 x 16 configuration, and the UP5K's SB_SPRAM256KA (16K x 16).
 EBR_WIDTH, EBR_DEPTH = 16, 256
 SPRAM_WIDTH, SPRAM_DEPTH = 16, 16384
+
+
+def ebr_columns(width: int, depth: int) -> list:
+    """``(width, mode)`` of each SB_RAM40_4K column of a ``width`` x ``depth`` memory: 256 x 16
+    (mode 0), the last one narrower when that needs fewer blocks: 512 x 8, 1024 x 4 or 2048 x 2
+    (modes 1 to 3)."""
+    cols = -(-width // EBR_WIDTH)
+    rem = width - EBR_WIDTH * (cols - 1)
+    mode = 0 if rem > 8 else 1 if rem > 4 else 2 if rem > 2 else 3
+    if -(-depth // (EBR_DEPTH << mode)) == -(-depth // EBR_DEPTH):
+        mode = 0
+    return [(EBR_WIDTH, 0)] * (cols - 1) + [(rem, mode)]
+
+
+def ebr_blocks(width: int, depth: int) -> int:
+    """SB_RAM40_4K blocks of a ``width`` x ``depth`` memory (:func:`ebr_columns`)."""
+    return sum(-(-depth // (EBR_DEPTH << mode)) for _, mode in ebr_columns(width, depth))
 
 
 class SimpleDualPortRAM(wiring.Component):
@@ -98,20 +115,12 @@ class SimpleDualPortRAM(wiring.Component):
             return -(-self._width // DP16KD_WIDTH) * -(-self._depth // DP16KD_DEPTH)
         if self._tech == "ice40":
             if not self._single:
-                return sum(-(-self._depth // (EBR_DEPTH << mode))
-                           for _, mode in self._ebr_columns())
+                return ebr_blocks(self._width, self._depth)
             return -(-self._width // SPRAM_WIDTH) * -(-self._depth // SPRAM_DEPTH)
         return 0
 
     def _ebr_columns(self):
-        """``(width, mode)`` of each SB_RAM40_4K column: 256 x 16 (mode 0), the last one
-        narrower when that needs fewer blocks: 512 x 8, 1024 x 4 or 2048 x 2 (modes 1 to 3)."""
-        cols = -(-self._width // EBR_WIDTH)
-        rem = self._width - EBR_WIDTH * (cols - 1)
-        mode = 0 if rem > 8 else 1 if rem > 4 else 2 if rem > 2 else 3
-        if -(-self._depth // (EBR_DEPTH << mode)) == -(-self._depth // EBR_DEPTH):
-            mode = 0
-        return [(EBR_WIDTH, 0)] * (cols - 1) + [(rem, mode)]
+        return ebr_columns(self._width, self._depth)
 
     def elaborate(self, platform):
         m = Module()

@@ -45,8 +45,22 @@ module SB_RAM40_4K(RDATA, RCLK, RCLKE, RE, RADDR, WCLK, WCLKE, WE, WADDR, MASK, 
     localparam OFF = READ_MODE == 2 ? 1 : READ_MODE == 3 ? 3 : 0;
     reg [15:0] mem [0:255];
     reg [15:0] read_r;
-    reg [15:0] word, rword;
     integer j;
+    // a row with the word's bits of sub-address `sub` replaced (written) or picked (read)
+    function [15:0] merged(input [15:0] row, input [15:0] pins, input [2:0] sub);
+        integer b;
+        begin
+            merged = row;
+            for (b = 0; b < 16 / STEP; b = b + 1) merged[b * STEP + sub] = pins[b * STEP + OFF];
+        end
+    endfunction
+    function [15:0] picked(input [15:0] row, input [2:0] sub);
+        integer b;
+        begin
+            picked = 16'h0;
+            for (b = 0; b < 16 / STEP; b = b + 1) picked[b * STEP + OFF] = row[b * STEP + sub];
+        end
+    endfunction
     initial begin
         if (WRITE_MODE != READ_MODE || READ_MODE < 0 || READ_MODE > 3 || INIT_FILE != "") begin
             $display("SB_RAM40_4K model: unsupported configuration");
@@ -60,27 +74,14 @@ module SB_RAM40_4K(RDATA, RCLK, RCLKE, RE, RADDR, WCLK, WCLKE, WE, WADDR, MASK, 
                 $display("SB_RAM40_4K model: write masks are not modelled");
                 $finish;
             end
-            if (READ_MODE == 0) begin
-                mem[WADDR[7:0]] <= WDATA;
-            end else begin
-                word = mem[WADDR[7:0]];
-                for (j = 0; j < 16 / STEP; j = j + 1)
-                    word[j * STEP + ((WADDR >> 8) & (STEP - 1))] = WDATA[j * STEP + OFF];
-                mem[WADDR[7:0]] <= word;
-            end
+            mem[WADDR[7:0]] <= READ_MODE == 0 ? WDATA
+                : merged(mem[WADDR[7:0]], WDATA, (WADDR >> 8) & (STEP - 1));
         end
     end
     always @(posedge RCLK) begin
-        if (RE && RCLKE) begin
-            if (READ_MODE == 0) begin
-                read_r <= mem[RADDR[7:0]];
-            end else begin
-                rword = 16'h0;
-                for (j = 0; j < 16 / STEP; j = j + 1)
-                    rword[j * STEP + OFF] = mem[RADDR[7:0]][j * STEP + ((RADDR >> 8) & (STEP - 1))];
-                read_r <= rword;
-            end
-        end
+        if (RE && RCLKE)
+            read_r <= READ_MODE == 0 ? mem[RADDR[7:0]]
+                : picked(mem[RADDR[7:0]], (RADDR >> 8) & (STEP - 1));
     end
     assign RDATA = read_r;
 endmodule
