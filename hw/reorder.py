@@ -88,9 +88,10 @@ class BitReverseBuffer(wiring.Component):
         the frame slots.  Needs ``credited``.  In a cycle the port serves, in this order: a
         frame beat written (``i.valid``: the writer's schedule never stalls), an ``aux_read``
         (scheduled by the caller, never with ``i.valid``), a beat read out, an ``aux_write``
-        (allowed when ``aux_write_ok``: the output is never starved by the input).  A write leaves the block's output undefined, so reads
-        are not held in the memory's registers across a stall: the reader issues a beat only
-        when the 4-beat output FIFO has room for it and the beats in flight.
+        (allowed when ``aux_write_ok``: the output is never starved by the input).  A write
+        leaves the block's output undefined, so reads are not held in the memory's registers
+        across a stall: the reader issues a beat only when the 4-beat output FIFO has room for
+        it and the beats in flight (same ``delay``; a 4-beat FIFO of fabric registers more).
     aux_words : int
         Words per bank of the second user's region (``single_port`` only).
 
