@@ -147,8 +147,9 @@ class SimpleDualPortRAM(wiring.Component):
     def _elaborate_ice40(self, m):
         """Tiles of SB_RAM40_4K (256 x 16) or SB_SPRAM256KA (16K x 16), then the row
         multiplexer (a narrow last column of SB_RAM40_4K in a deeper mode when that saves
-        blocks: :meth:`_elaborate_ice40_columns`).  EBR: a fabric register on the read address, then the block's read register
-        (``r_data`` straight from the block: address bits instead of data bits in fabric flip-flops,
+        blocks: :meth:`_elaborate_ice40_columns`).  EBR: a fabric register on the read
+        address, then the block's read register (``r_data`` straight from the block: address
+        bits instead of data bits in fabric flip-flops,
         with the same cycle behaviour for callers that write no word in the cycle after its read
         address).  SPRAM: the block's output register, then one fabric register."""
         if not self._single and self._ebr_columns()[-1][1]:
