@@ -570,6 +570,4 @@ def engine_latency(params: FFTParams) -> int:
 def engine_frame_interval(params: FFTParams) -> int:
     """Cycles between frames in steady state: ``passes * k / 2p`` (levels never idle), or with
     ``shared_io`` the schedule's ``grid`` epochs instead of ``passes``."""
-    if params.shared_io:
-        return recirculating_schedule(params)["grid"] * params.beats
-    return params.passes * params.beats
+    return core_schedule(params).get("grid", params.passes) * params.beats

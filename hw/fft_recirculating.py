@@ -76,26 +76,24 @@ class RecirculatingFFTCore(FreeRunningCore):
         else:
             raddr = rslot
         x = Signal(data.ArrayLayout(complex_layout(prm.internal_width), lanes), name="in_x")
+        waddr = Cat(wcnt, wslot) if beats > 1 else wslot
         if prm.shared_io:   # in the output buffer's single-port banks, after its frames
             ob = self._outbuf
             self._inbuf_reading = reading = Signal(name="inbuf_reading")
-            m.d.comb += [ob.aux_addr.eq(Mux(reading, raddr, Cat(wcnt, wslot) if beats > 1
-                                            else wslot)),
+            m.d.comb += [ob.aux_addr.eq(Mux(reading, raddr, waddr)),
                          ob.aux_read.eq(reading), ob.aux_write.eq(accept),
                          ob.aux_w_data.eq(self.i.payload.data.as_value())]
-            for lane in range(lanes):
-                word = ob.aux_r_data[lane * 2 * w:(lane + 1) * 2 * w]
-                m.d.sync += [x[lane].re.eq(word[:w].as_signed() << prm.guard),
-                             x[lane].im.eq(word[w:].as_signed() << prm.guard)]
-            return (*slots, x)
         for lane in range(lanes):
-            ram = SimpleDualPortRAM(2 * w, self.input_slots * beats, self._tech)
-            m.submodules[f"inbuf{lane}"] = ram
-            m.d.comb += [ram.w_addr.eq(Cat(wcnt, wslot) if beats > 1 else wslot),
-                         ram.w_data.eq(self.i.payload.data[lane]), ram.w_en.eq(accept),
-                         ram.r_addr.eq(raddr), ram.r_en.eq(1)]
-            m.d.sync += [x[lane].re.eq(ram.r_data[:w].as_signed() << prm.guard),
-                         x[lane].im.eq(ram.r_data[w:].as_signed() << prm.guard)]
+            if prm.shared_io:
+                word = ob.aux_r_data[lane * 2 * w:(lane + 1) * 2 * w]
+            else:
+                ram = SimpleDualPortRAM(2 * w, self.input_slots * beats, self._tech)
+                m.submodules[f"inbuf{lane}"] = ram
+                m.d.comb += [ram.w_addr.eq(waddr), ram.w_data.eq(self.i.payload.data[lane]),
+                             ram.w_en.eq(accept), ram.r_addr.eq(raddr), ram.r_en.eq(1)]
+                word = ram.r_data
+            m.d.sync += [x[lane].re.eq(word[:w].as_signed() << prm.guard),
+                         x[lane].im.eq(word[w:].as_signed() << prm.guard)]
         return (*slots, x)
 
     # ---- ring positions ----------------------------------------------------------------------
