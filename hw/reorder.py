@@ -173,14 +173,16 @@ class BitReverseBuffer(wiring.Component):
         m.d.comb += [self.i.ready.eq(pp.writable), pp.write.eq(accept)]
         if not self._single:
             m.d.comb += pp.advance.eq(en)
+        if self._single:   # the second user's word, in its region after the frame slots
+            aux_word = Signal(range(base + max(self._aux_words, 1)), name="aux_word")
+            m.d.comb += aux_word.eq(self.aux_addr + base)
         g_w = wcnt[gshift:mb] if mb else Const(0, 1)
         lanes_in = Array([self.i.payload.data[t].as_value() for t in range(lanes)])
         for b in range(lanes):
             src = (Const(b, B + 1) - g_w)[:B] if B else Const(0, 1)
             if self._single:
-                a = self.aux_addr + base
                 m.d.comb += [
-                    banks[b].w_addr.eq(Mux(accept, addr(wcnt, wbuf), a)),
+                    banks[b].w_addr.eq(Mux(accept, addr(wcnt, wbuf), aux_word)),
                     banks[b].w_data.eq(Mux(accept, lanes_in[src],
                                            self.aux_w_data[b * 2 * w:(b + 1) * 2 * w])),
                     banks[b].w_en.eq(accept | self.aux_write)]
@@ -214,7 +216,7 @@ class BitReverseBuffer(wiring.Component):
                     m.d.comb += a.eq(word_of[l])
             own = addr(a[:mb], rbuf) if mb else rbuf
             if self._single:
-                m.d.comb += [banks[b].r_addr.eq(Mux(self.aux_read, self.aux_addr + base, own)),
+                m.d.comb += [banks[b].r_addr.eq(Mux(self.aux_read, aux_word, own)),
                              banks[b].r_en.eq(1)]
             else:
                 m.d.comb += [banks[b].r_addr.eq(own), banks[b].r_en.eq(en)]
