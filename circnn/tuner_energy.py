@@ -87,13 +87,13 @@ def action_counts(plan: EnginePlan, cycles: int, flip_flops: int) -> dict:
         sample_bits = 2 * fp.internal_width
         add("fft_buffers", "sram_write_bit", frames * k * (stages + 2) * sample_bits)
         add("fft_buffers", "sram_read_bit", frames * k * (stages + 2) * sample_bits)
-        cmacs = lp.pb * lp.q * plan.bins * lp.vectors
+        cmacs = lp.pb * lp.q * lp.bins * lp.vectors
         add("mac", "mult16", 4 * cmacs)
         add("mac", "add32", 4 * cmacs)
         add("weights", "sram_read_bit", cmacs * 2 * w)
         add("z_buffer", "sram_write_bit", lp.frames_in * k * lp.vectors * 2 * w)
         add("z_buffer", "sram_read_bit", -(-cmacs // plan.lanes) * 2 * w)
-        add("y_banks", "sram_write_bit", lp.pb * plan.bins * lp.vectors * 2 * w)
+        add("y_banks", "sram_write_bit", lp.pb * lp.bins * lp.vectors * 2 * w)
         add("y_banks", "sram_read_bit", lp.frames_out * k * lp.vectors * 2 * w)
         add("activations", "sram_read_bit", lp.frames_in * k * lp.vectors * w)
         add("activations", "sram_write_bit", lp.out_size * w)

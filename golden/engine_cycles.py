@@ -40,7 +40,7 @@ def layer_interval(plan: EnginePlan, lp: LayerPlan) -> float:
     :func:`golden.fft_fixed.engine_frame_interval`), or the Z slots' turnaround (a slot's
     life over the slots: an average, not always whole cycles)."""
     read_in, read_out = _reader_cycles(plan, lp)
-    mac = lp.groups * plan.bins * lp.q + 1
+    mac = lp.groups * lp.bins * lp.q + 1
     post = lp.frames_out * plan.k
     fft = (lp.frames_in + lp.frames_out) * engine_frame_interval(plan.fft)
     # a Z slot is held from the reader's first input step to the MAC lanes' last read of it
@@ -72,7 +72,7 @@ def estimate_layer_cycles(plan: EnginePlan, lp: LayerPlan) -> int:
     u = unit_delays(plan)
     half, fi = plan.k // 2, engine_frame_interval(plan.fft)
     frame_in, frame_out = half * plan.reader_steps(lp), half * plan.output_steps
-    mac = lp.groups * plan.bins * lp.q + 1
+    mac = lp.groups * lp.bins * lp.q + 1
     forward = frame_in + (lp.frames_in - 1) * max(frame_in, fi) + _forward_latency(plan)
     inverse = frame_out + _frame_latency(plan)
     first = (forward + mac + u["mac"] + inverse + lp.frames_out * max(plan.k, fi, frame_out)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .engine_fixed import QNetwork, accumulator_width
+from .engine_fixed import QNetwork, accumulator_width, fft_numerics
 from .fft_fixed import FFTParams
 from .fixedpoint import pack_complex
 from .layers import conv_output_size
@@ -101,6 +101,22 @@ class LayerPlan:
     wbase: int          # first word of the layer in each weight bank
     bbase: int          # first local word of the layer in each bias bank
     tbase: int          # first entry of the layer in each patch-table bank
+    k: int = 0          # the layer's block size (the engine's k unless the plan is mixed)
+    stuff: int = 0      # log2(engine k / layer k): the layer's frames are zero-stuffed
+    in_layout: int = 0  # the block size the input tensor is laid out in (its producer's k)
+
+    @property
+    def bins(self) -> int:
+        """Frequency bins of the layer's blocks (``k/2 + 1``): the MAC terms per block pair."""
+        return self.k // 2 + 1
+
+    @property
+    def bins_last(self) -> int:
+        return self.k // 2
+
+    @property
+    def kmask(self) -> int:
+        return self.k - 1
 
 
 @dataclass
@@ -112,7 +128,7 @@ class EnginePlan:
     layers: list
     weight_banks: list          # lanes lists of packed words
     bias_banks: list            # 2 lists of ints (block parity of the output feature)
-    table_banks: list           # 4 lists of (offset, bank, ky, kx), bank 2j + par of a column
+    table_banks: list           # 4 lists of (offset, bank, ky, kx, zero), bank 2j + par of a column
     act_bank_depth: int         # words per bank of an activation buffer
     q_max: int
     in_geometry: tuple          # (channels, pixels) of the network's input
@@ -123,7 +139,15 @@ class EnginePlan:
 
     @property
     def bins(self) -> int:
+        """Bins of the engine's block size (the Z and Y words of a frame's half spectrum)."""
         return self.k // 2 + 1
+
+    @property
+    def mixed(self) -> bool:
+        """Layers of different block sizes: the smaller run zero-stuffed frames through the
+        ``k``-point engine (descriptor fields ``stuff``, ``bins_last``, ``kmask``; the patch
+        table's entries carry a zero bit)."""
+        return any(lp.k != self.k for lp in self.layers)
 
     @property
     def acc_width(self) -> int:
@@ -223,7 +247,7 @@ class EnginePlan:
     def layer_work(self, lp: LayerPlan) -> dict:
         """Complex multiplications of one layer (all vectors): butterflies and CMACs."""
         butterflies = (lp.frames_in + lp.frames_out) * (self.k // 2) * self.fft.stages
-        cmacs = lp.pb * lp.q * self.bins
+        cmacs = lp.pb * lp.q * lp.bins
         return {"butterflies": butterflies * lp.vectors, "cmacs": cmacs * lp.vectors}
 
     def bound_cycles(self, lp: LayerPlan) -> float:
@@ -243,12 +267,79 @@ def _split_by_block(values: list, k: int) -> list[list]:
     return banks
 
 
+def _engine_fft(qnet: QNetwork, p, d, pipeline) -> FFTParams:
+    """The FFT engine of the plan: the largest block size's numerics; with a run-time length
+    down to the smallest when the block sizes differ.  ValueError for models it cannot run."""
+    ks = qnet.block_sizes
+    if min(ks) < 4:
+        raise ValueError(
+            "the layer engine runs block sizes of at least 4; this model has k = "
+            f"{', '.join(str(k) for k in ks)} (per layer), which the fixed model runs "
+            "(circnn infer --engine fixed)")
+    if len(set(ks)) == 1:
+        return qnet.fft_params(p=p, d=d, pipeline=pipeline)
+    k = max(ks)
+    top = qnet.layer_params(qnet.layers[ks.index(k)])
+    for index, layer in enumerate(qnet.layers):
+        own = qnet.layer_params(layer).inverse_shifts
+        if own != top.inverse_shifts[:len(own)]:
+            raise ValueError(
+                f"layer {index} (k = {layer.k}): its IFFT shifts {list(own)} are not the first "
+                f"{len(own)} of the k = {k} layers' {list(top.inverse_shifts)}, which its "
+                "frames follow in the k-point engine; quantize with the default shifts")
+    return fft_numerics(k, qnet.width, qnet.guard, qnet.twiddle_width, top.inverse_shifts,
+                        p=p, d=d, pipeline=pipeline, min_length=min(ks))
+
+
+def _table_entry(ql, e: int, in_shape, layout: int) -> tuple:
+    """``(offset, bank, ky, kx)`` of column ``e`` (a feature of the layer's input vector) in the
+    input tensor, laid out in blocks of ``layout``."""
+    in_c, in_s = tensor_geometry(in_shape)
+    if ql.kind == "conv":
+        _, h, wd = in_shape
+        c, rest = divmod(e, ql.kernel * ql.kernel)
+        ky, kx = divmod(rest, ql.kernel)
+        bank, off = block_interleaved(c, ky * wd + kx, h * wd, layout)
+        return off, bank, ky, kx
+    c, pix = divmod(e, in_s)    # an fc layer on a conv output: feature e = c * S + pix
+    bank, off = block_interleaved(c, pix, in_s, layout)
+    return off, bank, 0, 0
+
+
+def _patch_columns(ql, r_frames: int, k: int, stuff: int, in_shape, layout: int, mixed: bool):
+    """The patch-table entries of a layer: ``(bank, index, entry)`` per real column (frame
+    column ``e = (2r + par) k + 2 rt + j`` in bank ``2j + par`` at index ``Cat(rt, r)``), and
+    whether every real column's bank is its block parity (``fast``).  A zero-stuffed frame's
+    sample ``t`` is the layer's column ``(2r + par) k_l + t >> stuff`` when ``t mod 2**stuff ==
+    0``; the other positions and columns beyond ``n`` are entries with the zero bit (mixed
+    plans), else left at their default (the reader's ``e < n`` makes them zero)."""
+    out, fast = [], True
+    for e in range(2 * r_frames * k):
+        r, rest = divmod(e, 2 * k)
+        par, t = divmod(rest, k)
+        rt, j = divmod(t, 2)
+        col = (2 * r + par) * (k >> stuff) + (t >> stuff)
+        if t % (1 << stuff) or col >= ql.in_features:
+            if mixed:
+                out.append((2 * j + par, r * (k // 2) + rt, (0, par, 0, 0, 1)))
+            continue
+        off, bank, ky, kx = _table_entry(ql, col, in_shape, layout)
+        out.append((2 * j + par, r * (k // 2) + rt, (off, bank, ky, kx, 0)))
+        fast &= bank == par
+    return out, fast
+
+
 def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2,
                 pipeline: int = 0, z_slots: int = 4, y_slots: int = 4,
                 act_replicas: int = 2) -> EnginePlan:
     """Lay ``qnet`` out for an engine with FFT parameters ``p``, ``d``, ``pipeline``, ``lanes``
     MAC lanes, ``z_slots`` and ``y_slots`` vectors of input and output spectra and
     ``act_replicas`` copies of each activation bank.
+
+    The engine's block size ``k`` is the largest of the layers'; a layer of a smaller ``k_l``
+    (at least 4) runs zero-stuffed frames (``stuff = log2(k / k_l)``) through the FFT engine's
+    run-time length, its ``k_l/2 + 1`` bins through the MAC lanes.  Each tensor is laid out
+    in blocks of its producer's block size (the input: the first layer's).
 
     Raises ValueError for parameters the engine cannot be built with.
     """
@@ -259,29 +350,27 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
             raise ValueError(f"{name} must be a power of two of at least {low}, not {value!r}")
     if act_replicas not in (1, 2):
         raise ValueError(f"act_replicas must be 1 or 2, not {act_replicas!r}")
-    ks = sorted(set(qnet.block_sizes))
-    if len(ks) != 1 or ks[0] < 4:
-        raise ValueError(
-            "the layer engine runs one block size of at least 4 for every layer; this model has "
-            f"k = {', '.join(str(k) for k in qnet.block_sizes)} (per layer), which the fixed "
-            "model runs (circnn infer --engine fixed)")
-    k, w = qnet.k, qnet.width
-    fft = qnet.fft_params(p=p, d=d, pipeline=pipeline)
+    fft = _engine_fft(qnet, p, d, pipeline)
     if fft.radix22:
         raise ValueError("the layer engine needs an FFT engine with 2p samples per clock")
-    bins = k // 2 + 1
+    k, w = fft.k, qnet.width
+    mixed = len(set(qnet.block_sizes)) > 1
     shapes = qnet.shapes()
     banks = [[] for _ in range(lanes)]
     bias_banks, table_banks, plans = [[], []], [[], [], [], []], []
     depth = 1
+    layout = qnet.layers[0].k
+    empty = (0, 0, 0, 0, 0)
     for index, ql in enumerate(qnet.layers):
+        kl = ql.k
+        stuff = (k // kl).bit_length() - 1
         pb, q = ql.blocks
         r_frames = -(-q // 2)
         groups = -(-pb // lanes)
         in_shape, out_shape = shapes[index], shapes[index + 1]
         in_c, in_s = tensor_geometry(in_shape)
         out_c, out_s = tensor_geometry(out_shape)
-        depth = max(depth, _bank_depth(in_c, in_s, k), _bank_depth(out_c, out_s, k))
+        depth = max(depth, _bank_depth(in_c, in_s, layout), _bank_depth(out_c, out_s, kl))
         if ql.kind == "conv":
             _, h, wd = in_shape
             ho = conv_output_size(h, ql.kernel, ql.stride, ql.padding)
@@ -291,42 +380,30 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
         else:
             h = wd = ho = wo = ph = pw = 1
             vectors = 1
-        gather = int(ql.kind == "conv" or in_s > 1)
+        # through the patch table: im2col, a conv output, zero-stuffed frames, or a vector in
+        # another layer's blocks
+        gather = int(ql.kind == "conv" or in_s > 1 or stuff > 0 or layout != kl)
         fast = True
-        # patch table: column e = (2r + par) k + 2 rt + j  ->  bank 2j + par, entry Cat(rt, r)
         tbase = len(table_banks[0])
         if gather:
             for bank in table_banks:
-                bank.extend([(0, 0, 0, 0)] * (r_frames * k // 2))
-            for e in range(2 * r_frames * k):
-                if e >= ql.in_features:
-                    continue
-                if ql.kind == "conv":
-                    c, rest = divmod(e, ql.kernel * ql.kernel)
-                    ky, kx = divmod(rest, ql.kernel)
-                    bank, off = block_interleaved(c, ky * wd + kx, h * wd, k)
-                else:  # an fc layer on a conv output: feature e = c * S + pix
-                    c, pix = divmod(e, in_s)
-                    bank, off = block_interleaved(c, pix, in_s, k)
-                    ky = kx = 0
-                r, rest = divmod(e, 2 * k)
-                par, t = divmod(rest, k)
-                rt, j = divmod(t, 2)
-                table_banks[2 * j + par][tbase + r * (k // 2) + rt] = (off, bank, ky, kx)
-                fast &= bank == par
+                bank.extend([empty] * (r_frames * k // 2))
+            columns, fast = _patch_columns(ql, r_frames, k, stuff, in_shape, layout, mixed)
+            for bank, at, entry in columns:
+                table_banks[bank][tbase + at] = entry
         wbase = len(banks[0])
         for g in range(groups):
             for lane in range(lanes):
                 i = g * lanes + lane
-                for m in range(bins):
+                for m in range(kl // 2 + 1):
                     for j in range(q):
                         if i < pb:
                             banks[lane].append(pack_complex(ql.wq[i, j, m, 0], ql.wq[i, j, m, 1], w))
                         else:
                             banks[lane].append(0)
         bbase = len(bias_banks[0])
-        split = _split_by_block([int(b) for b in ql.bias_q], k)
-        span = -(-pb // 2) * k
+        split = _split_by_block([int(b) for b in ql.bias_q], kl)
+        span = -(-pb // 2) * kl
         for b in range(2):
             bias_banks[b].extend(split[b] + [0] * (span - len(split[b])))
         plans.append(LayerPlan(
@@ -340,10 +417,11 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
             stride_w=(ql.stride if ql.kind == "conv" else 1) * wd, pool_h=ph, pool_w=pw,
             out_stride=out_s, in_size=math.prod(in_shape), out_size=math.prod(out_shape),
             acc_shift=ql.acc_shift, out_shift=ql.out_shift, wbase=wbase, bbase=bbase,
-            tbase=tbase))
+            tbase=tbase, k=kl, stuff=stuff, in_layout=layout))
+        layout = kl
     for bank in table_banks:
         if not bank:
-            bank.append((0, 0, 0, 0))
+            bank.append(empty)
     for bank in bias_banks:
         if not bank:
             bank.append(0)
@@ -359,4 +437,4 @@ def weight_address(plan: EnginePlan, layer: int, i: int, j: int, m: int) -> tupl
     """``(lane, address)`` of weight ``Wq[i, j, m]`` of ``layer`` (for run-time reloads)."""
     lp = plan.layers[layer]
     g, lane = divmod(i, plan.lanes)
-    return lane, lp.wbase + (g * plan.bins + m) * lp.q + j
+    return lane, lp.wbase + (g * lp.bins + m) * lp.q + j

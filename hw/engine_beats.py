@@ -46,6 +46,7 @@ class BeatPacker(wiring.Component):
     pair_valid : In(1), pair : In(pair_layout(width))
     issue_ok : Out(1)
     frame_start : In(1), freed : In(1), frame_ok : Out(1)     (credits)
+    stuffing : In     the frames' zero stuffing (an FFT engine with a run-time length)
     o : Out(stream of the FFT engine's input payload)
     """
 
@@ -57,7 +58,9 @@ class BeatPacker(wiring.Component):
         super().__init__({"pair_valid": In(1), "pair": In(pair_layout(width)),
                           "issue_ok": Out(1), "frame_start": In(1), "freed": In(1),
                           "frame_ok": Out(1),
-                          "o": Out(stream.Signature(input_payload(fft)))})
+                          "o": Out(stream.Signature(input_payload(fft))),
+                          **({"stuffing": In(range(fft.max_stuffing + 1))}
+                             if fft.max_stuffing else {})})
 
     def elaborate(self, platform):
         m = Module()
@@ -89,6 +92,8 @@ class BeatPacker(wiring.Component):
         m.d.comb += [self.o.valid.eq(nfill == pairs), self.o.payload.data.eq(beat),
                      self.o.payload.inverse.eq(inv),
                      self.o.payload.last.eq(bcount == beats - 1)]
+        if fp.max_stuffing:     # every frame of a layer has the layer's length
+            m.d.comb += self.o.payload.stuffing.eq(self.stuffing)
         send = self.o.valid & self.o.ready
         take = entry_valid & ((nfill != pairs) | send)
         slot = Mux(send, 0, nfill)

@@ -30,13 +30,14 @@ def weight_payload(plan: EnginePlan) -> data.StructLayout:
 
 class MACScheduler(wiring.Component):
     """One vector at a time: ``groups`` passes of ``lanes`` output blocks over the ``k/2 + 1``
-    bins and the ``q`` input blocks, one term per clock.
+    bins (of the layer's ``k``) and the ``q`` input blocks, one term per clock.
 
     Overview
     --------
     ::
 
         counters (g, m, j) -> Z buffer: Z[m], Z[k - m] of frame j/2 ---+-> MAC lanes -> Y banks
+                              (k: the layer's block size)
                            -> weight banks (one per lane, consecutive) -+    (slot of the vector)
 
     A vector starts when its Z slot is full and its Y slot free (taking the one, claiming the
@@ -156,7 +157,9 @@ class MACScheduler(wiring.Component):
         b_vec = Signal(vbits)
         run = Signal()
         bz, by = b_vec % ZS, b_vec % YS
-        end = run & (mj == d.q_last) & (mm == bins - 1) & (mg == d.groups_last)
+        # the layer's last bin (k/2 of its own block size when the plan's are mixed)
+        bin_last = (mm == d.bins_last) if plan.mixed else (mm == bins - 1)
+        end = run & (mj == d.q_last) & bin_last & (mg == d.groups_last)
         # vectors left (pipelined: a flag, no comparator on the way to the slot flags)
         more = below_limit(m, b_vec, d.vectors, self.layer_start, end,
                            bool(plan.fft.pipeline), "b_more")
@@ -172,7 +175,7 @@ class MACScheduler(wiring.Component):
             m.d.sync += [mj.eq(mj + 1), wa.eq(wa + 1)]
             with m.If(mj == d.q_last):
                 m.d.sync += [mj.eq(0), mm.eq(mm + 1)]
-                with m.If(mm == bins - 1):
+                with m.If(bin_last):
                     m.d.sync += [mm.eq(0), mg.eq(mg + 1)]
             with m.If(end):
                 m.d.sync += [run.eq(0), b_vec.eq(b_vec + 1)]
@@ -182,7 +185,9 @@ class MACScheduler(wiring.Component):
 
         # ---- reads: Z[m] and Z[k - m] of frame j/2, one weight per lane ------------------------
         rz = mj >> 1
-        mn = (k - mm) & (k - 1)
+        # the mirror bin of the layer's block size (a stuffed frame's bins 0 .. k_l - 1 are
+        # the k_l-point spectrum exactly, not its repetitions above)
+        mn = ((d.kmask - mm + 1) & d.kmask) if plan.mixed else (k - mm) & (k - 1)
         # Z sample address = Cat(sample, frame, slot), a power of two of frames of k samples
         lk = k.bit_length() - 1
         fb = (zd // beats).bit_length() - 1

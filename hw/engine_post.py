@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -121,10 +121,17 @@ class PostProcessor(wiring.Component):
         # ``local * out_stride`` (samples come in order, local = s k + t)
         prow = Signal(range(plan.act_bank_depth + 1))
         lbase = Signal(range(plan.act_bank_depth + max(lp.out_stride for lp in plan.layers)))
+        # the sample's feature without its block-parity bit, and whether it is one
+        local, feature, keep = self._feature(d, lk)
+        take = self.valid if keep is None else self.valid & keep
         with m.If(self.layer_start):
             m.d.sync += [ox.eq(0), oy.eq(0), vec.eq(0), prow.eq(0), lbase.eq(0)]
         with m.Elif(self.valid):
-            m.d.sync += lbase.eq(lbase + d.out_stride)
+            if keep is None:
+                m.d.sync += lbase.eq(lbase + d.out_stride)
+            else:
+                with m.If(keep):
+                    m.d.sync += lbase.eq(lbase + d.out_stride)
             with m.If(self.i.vector_end):
                 m.d.sync += [vec.eq(vec + 1), lbase.eq(0)]
                 with m.If(ox == d.out_w_last):
@@ -138,7 +145,6 @@ class PostProcessor(wiring.Component):
         kept = (oy < (d.pool_h << 1)) & (ox < (d.pool_w << 1))
 
         # ---- stage 0: addresses (bias, read-modify-write); the feature index of each value -----
-        local = Cat(self.i.t[:lk], self.i.s)    # the feature without its block-parity bit
         addr = Signal(range(plan.act_bank_depth), name="post_addr")
         m.d.comb += addr.eq(lbase + opix)
         pipe = bool(plan.fft.pipeline)
@@ -158,10 +164,10 @@ class PostProcessor(wiring.Component):
                                    "addr": range(plan.act_bank_depth),
                                    "y": data.ArrayLayout(signed(W), 2)})
         s0 = Signal(stage)
-        m.d.comb += [s0.valid.eq(self.valid), s0.first.eq(first), s0.kept.eq(kept),
+        m.d.comb += [s0.valid.eq(take), s0.first.eq(first), s0.kept.eq(kept),
                      s0.addr.eq(addr), s0.y[0].eq(self.i.y[0]), s0.y[1].eq(self.i.y[1])]
         for i in range(2):
-            m.d.comb += s0["in"][i].eq(self.valid & (Cat(self.i.t[:lk], i, self.i.s) < d.m))
+            m.d.comb += s0["in"][i].eq(take & (feature(i) < d.m))
         stages = [s0] + [Signal(stage, name=f"post{n}") for n in range(1, self.delay + 1)]
         m.d.sync += [b.eq(a) for a, b in zip(stages, stages[1:])]
         with m.If(self.layer_start):
@@ -217,6 +223,31 @@ class PostProcessor(wiring.Component):
         m.d.comb += [self.write_addr.eq(last.addr), self.clipped.eq(clips[0] + clips[1]),
                      self.idle.eq(~Cat(*(s.valid for s in stages[1:])).any())]
         return m
+
+    def _feature(self, d, lk):
+        """``(local, feature, keep)`` of the sample in ``i``: the feature index without its
+        block-parity bit (``s k + t``), a function of that bit giving the feature
+        (``(2s + par) k + t``), and whether the sample is a feature (None: all are).  A layer of a smaller
+        block size ``k_l`` (mixed plans) runs zero-stuffed frames: only every ``2**stuff``-th
+        IFFT output sample is one (``t' = t >> stuff``; the others are exactly 0 and dropped),
+        with ``k_l`` in place of ``k``: one case per block size of the plan."""
+        t, s = self.i.t, self.i.s
+        stuffs = sorted({lp.stuff for lp in self._plan.layers}) if self._plan.mixed else [0]
+        local, feature, keep = None, None, None
+        for st in stuffs:
+            lo = Cat(t[st:lk], s)
+            fe = (lambda par, st=st: Cat(t[st:lk], par, s))
+            ke = (t[:st] == 0) if st else Const(1)
+            if local is None:
+                local, feature, keep = lo, fe, ke
+            else:
+                sel = d.stuff == st
+                local = Mux(sel, lo, local)
+                feature = (lambda par, a=feature, b=fe, sel=sel: Mux(sel, b(par), a(par)))
+                keep = Mux(sel, ke, keep)
+        if not self._plan.mixed:
+            keep = None     # every sample is a feature
+        return local, feature, keep
 
     def _forward(self, m, read_addr, latency):
         """The write made in the cycle the memories do the read-modify-write read

@@ -252,10 +252,14 @@ class FrameReader(wiring.Component):
         cycles later, three when pipelined (registered in the fabric)."""
         plan = self._plan
         ow, kb = plan.table_bits
-        tl = data.StructLayout({"off": ow, "bank": 1, "ky": kb, "kx": kb})
+        fields = {"off": ow, "bank": 1, "ky": kb, "kx": kb}
+        if plan.mixed:      # the column reads as zero (a stuffed position, beyond n)
+            fields["zero"] = 1
+        tl = data.StructLayout(fields)
         tables = []
         for lane in range(READ_LANES):
             init = [e[0] | (e[1] << ow) | (e[2] << (ow + 1)) | (e[3] << (ow + 1 + kb))
+                    | ((e[4] << (ow + 1 + 2 * kb)) if plan.mixed else 0)
                     for e in plan.table_banks[lane]]
             rom = SimpleDualPortRAM(tl.size, len(init), self._tech, init=init)
             m.submodules[f"patch_table{lane}"] = rom
@@ -345,6 +349,8 @@ class FrameReader(wiring.Component):
             iy = iy0_2 + ent.ky
             ix = ix0_2 + ent.kx
             in_range = e < d.n
+            if self._plan.mixed:    # through the table its zero bit (stuffed frames), else n
+                in_range = Mux(d.gather, ~ent.zero, in_range)
             if self._registered:
                 iy3 = Signal.like(iy, name=f"tap_y{lane}")
                 ix3 = Signal.like(ix, name=f"tap_x{lane}")
@@ -460,9 +466,16 @@ def mirror_of(m, reader, rf, rt, rh, j_now, plan):
             t, group = Cat(Const(c, 1), rt), rf >> (half.bit_length() - 1)
         else:          # copy c: block 2rf + c (group 2rf + c) at the step's sample
             t, group = Cat(j_now, rt), (rf << 1) + c
-        mt = Mux(t > k // 2, k - t, t)
+        if plan.mixed:  # the layer's k: Y[t mod k_l], mirrored above k_l / 2
+            d = reader.desc
+            tm = t & d.kmask
+            above = tm > d.bins_last
+            mt = Mux(above, (d.kmask - tm + 1) & d.kmask, tm)
+        else:
+            above = t > k // 2
+            mt = Mux(above, k - t, t)
         # slots of a power of two of groups, groups of k words (bins padded): no multiplier
         gb = (yd // k).bit_length() - 1
         addr = Cat(mt[:k.bit_length() - 1], group[:gb], rh) if gb else Cat(mt[:k.bit_length() - 1], rh)
-        m.d.comb += [reader.y_addr[c].eq(addr), mirror[c].eq(t > k // 2)]
+        m.d.comb += [reader.y_addr[c].eq(addr), mirror[c].eq(above)]
     return mirror

@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 from golden.engine_plan import EnginePlan
 
 __all__ = ["Phase", "Sequencer", "descriptor_layout", "descriptor_values", "DESCRIPTOR_FIELDS",
-           "LAST_FIELDS"]
+           "LAST_FIELDS", "MIXED_FIELDS"]
 
 
 class Phase(enum.IntEnum):
@@ -34,11 +34,16 @@ DESCRIPTOR_FIELDS = ("conv", "gather", "fast", "relu", "pool", "n", "m", "q", "p
 #: compare against a flip-flop, not through an adder shared by the units reading it.
 LAST_FIELDS = ("q", "groups", "frames_in", "frames_out", "out_w")
 
+#: Fields of a plan with layers of different block sizes (``EnginePlan.mixed``): the layer's
+#: frames' zero stuffing, its last bin (``k/2``) and ``k - 1``.
+MIXED_FIELDS = ("stuff", "bins_last", "kmask")
 
-def descriptor_values(lp) -> dict:
+
+def descriptor_values(lp, mixed: bool = False) -> dict:
     """The descriptor row of layer plan ``lp``: :data:`DESCRIPTOR_FIELDS`, then
-    ``{name}_last`` for each of :data:`LAST_FIELDS`."""
-    row = {name: int(getattr(lp, name)) for name in DESCRIPTOR_FIELDS}
+    ``{name}_last`` for each of :data:`LAST_FIELDS`, then (``mixed``) :data:`MIXED_FIELDS`."""
+    names = DESCRIPTOR_FIELDS + (MIXED_FIELDS if mixed else ())
+    row = {name: int(getattr(lp, name)) for name in names}
     for name in LAST_FIELDS:    # counts of at least 1 in every plan
         if row[name] < 1:
             raise ValueError(f"layer {lp.index}: {name} must be at least 1, is {row[name]}")
@@ -48,7 +53,7 @@ def descriptor_values(lp) -> dict:
 
 def descriptor_layout(plan: EnginePlan) -> data.StructLayout:
     """One row of the descriptor table, each field as wide as its largest value."""
-    rows = [descriptor_values(lp) for lp in plan.layers]
+    rows = [descriptor_values(lp, plan.mixed) for lp in plan.layers]
     return data.StructLayout({name: unsigned(max(1, max(r[name] for r in rows).bit_length()))
                               for name in rows[0]})
 
@@ -119,7 +124,7 @@ class Sequencer(wiring.Component):
                     for li, lp in enumerate(plan.layers):
                         with m.Case(li):
                             m.d.sync += [self.desc[name].eq(value)
-                                         for name, value in descriptor_values(lp).items()]
+                                         for name, value in descriptor_values(lp, plan.mixed).items()]
                 if registered:
                     m.d.sync += self.layer_start.eq(1)
                 m.next = "START"

@@ -155,7 +155,10 @@ class ZBuffer(wiring.Component):
     ``Z[m]`` and ``Z[(k - m) mod k]``.  With ``lanes = 2`` (``p = 1``) the buffer is
     :class:`PairedBanks` of samples, bank ``n[0] xor n[log2 k - 1]`` (a beat's two samples and
     ``m, k - m`` fall in different banks; ``m = 0, k/2`` read one word); with more lanes, two
-    copies of beat words and a lane selection after the read.
+    copies of beat words and a lane selection after the read.  A layer of a smaller block
+    size ``k_l`` (``stuffs``: the plan's, ``stuff`` the layer's) reads ``Z[m]`` and
+    ``Z[(k_l - m) mod k_l]``: its addresses are permuted so that the bank is ``n[0] xor
+    n[log2 k_l - 1]``.
 
     Latency and resources
     ---------------------
@@ -166,20 +169,40 @@ class ZBuffer(wiring.Component):
     -------
     w_en : In(1), w_addr : In(range(depth // lanes)), w_data : In(lanes samples)
     r_addr : In(2 sample addresses), r_data : Out(2 samples)
+    stuff : In    the layer's zero stuffing (when ``stuffs`` has more than 0)
     """
 
     delay = 2
 
     def __init__(self, sample_width: int, depth: int, k: int, lanes: int,
-                 tech: str = "generic"):
+                 tech: str = "generic", stuffs: tuple = (0,)):
         self._sw, self._depth, self._k, self._lanes, self._tech = sample_width, depth, k, \
             lanes, tech
+        self._stuffs = tuple(sorted(set(stuffs)))
         super().__init__({
             "w_en": In(1), "w_addr": In(range(depth // lanes)),
             "w_data": In(data.ArrayLayout(sample_width, lanes)),
             "r_addr": In(data.ArrayLayout(range(depth), 2)),
             "r_data": Out(data.ArrayLayout(sample_width, 2)),
+            **({"stuff": In(range(max(self._stuffs) + 1))} if self._stuffs != (0,) else {}),
         })
+
+    def _layer_order(self, addr):
+        """A sample address with bits ``log2 k_l - 1`` and ``log2 k - 1`` of ``n`` swapped for
+        a layer of block size ``k_l = k / 2**stuff`` (the same permutation on writes and
+        reads), so that the banks' ``n[0] xor n[log2 k - 1]`` is the layer's ``n[0] xor
+        n[log2 k_l - 1]``: ``m`` and ``k_l - m`` in different banks."""
+        if self._stuffs == (0,):
+            return addr
+        top = self._k.bit_length() - 2
+        out = addr
+        for st in self._stuffs:
+            if st:
+                b = top - st
+                bits = [addr[i] for i in range(len(addr))]
+                bits[b], bits[top] = bits[top], bits[b]
+                out = Mux(self.stuff == st, Cat(*bits), out)
+        return out
 
     def elaborate(self, platform):
         m = Module()
@@ -187,11 +210,15 @@ class ZBuffer(wiring.Component):
         if lanes == 2 and self._k >= 4:
             m.submodules.banks = mem = PairedBanks(self._sw, self._depth, (0, lk - 1), 2,
                                                    self._tech)
+            if self._stuffs == (0,):
+                r_addr = [mem.r_addr.eq(self.r_addr)]
+            else:
+                r_addr = [mem.r_addr[c].eq(self._layer_order(self.r_addr[c])) for c in range(2)]
             m.d.comb += [mem.w_en.eq(Cat(self.w_en, self.w_en)),
-                         mem.w_addr[0].eq(Cat(Const(0, 1), self.w_addr)),
-                         mem.w_addr[1].eq(Cat(Const(1, 1), self.w_addr)),
+                         mem.w_addr[0].eq(self._layer_order(Cat(Const(0, 1), self.w_addr))),
+                         mem.w_addr[1].eq(self._layer_order(Cat(Const(1, 1), self.w_addr))),
                          mem.w_data[0].eq(self.w_data[0]), mem.w_data[1].eq(self.w_data[1]),
-                         mem.r_addr.eq(self.r_addr), self.r_data.eq(mem.r_data)]
+                         *r_addr, self.r_data.eq(mem.r_data)]
             return m
         l2 = lanes.bit_length() - 1
         m.submodules.copies = mem = CopiedMemory(self._sw * lanes, self._depth // lanes, 1, 2,

@@ -157,8 +157,11 @@ class LayerEngine(wiring.Component):
         m.submodules.post = post = PostProcessor(plan, tech)
         m.submodules.z_slots = zt = SlotTracker(plan.z_slots)
         m.submodules.y_slots = yt = SlotTracker(plan.y_slots)
+        stuffs = tuple(lp.stuff for lp in plan.layers)
         m.submodules.zbuf = zbuf = ZBuffer(2 * W, plan.z_slots * plan.zbuf_depth * fp.lanes, k,
-                                           fp.lanes, tech)
+                                           fp.lanes, tech, stuffs)
+        if any(stuffs):
+            m.d.comb += zbuf.stuff.eq(seq.desc.stuff)
         m.submodules.ybanks = ybanks = YBanks(2 * W, plan.y_slots * plan.ybuf_depth, k,
                                               plan.lanes, tech)
         m.d.comb += [self.fft_saturations.eq(fft.saturations), self.busy.eq(seq.busy),
@@ -202,6 +205,8 @@ class LayerEngine(wiring.Component):
                      acts.lane.eq(reader.act), reader.act_data.eq(acts.lane_data),
                      ybanks.r_addr.eq(reader.y_addr), reader.y_data.eq(ybanks.r_data)]
         wiring.connect(m, packer.o, fft.i)
+        if fp.max_stuffing:     # a layer of a smaller block size: zero-stuffed frames
+            m.d.comb += packer.stuffing.eq(seq.desc.stuff)
 
         # ---- FFT output: forward beats into the Z buffer, inverse beats to the serializer ------
         # (pipelined: through a skid buffer, so that the serializer's FIFO level does not reach
@@ -283,12 +288,12 @@ class LayerEngine(wiring.Component):
                         m.d.sync += [r.eq(0), vec.eq(vec + 1)]
                         m.d.comb += done.eq(1)
 
-    def _walk(self, m, name, geometry):
+    def _walk(self, m, name, geometry, k):
         """Counters over a tensor of ``geometry = (channels, pixels)`` in C order, with the
-        block-interleaved bank and address of the element they point at, and the last.  The
-        address is a running sum (``local(c) * pixels`` kept in a register), no multiplier."""
+        bank and address of the element they point at (block-interleaved in blocks of ``k``),
+        and the last.  The address is a running sum (``local(c) * pixels`` kept in a
+        register), no multiplier."""
         plan = self._plan
-        k = plan.k
         lk = k.bit_length() - 1
         channels, pixels = geometry
         c = Signal(range(channels + 1), name=f"{name}_channel")
@@ -317,7 +322,9 @@ class LayerEngine(wiring.Component):
 
     def _load(self, m, seq, acts):
         """Inputs into buffer 0 while LOAD; weight writes are accepted then too."""
-        bank, addr, last, advance = self._walk(m, "load", self._plan.in_geometry)
+        # (in the first layer's blocks)
+        bank, addr, last, advance = self._walk(m, "load", self._plan.in_geometry,
+                                               self._plan.layers[0].k)
         loading = seq.loading
         accept = self.i.valid & self.i.ready
         write = [acts.load_en.eq(accept), acts.load_bank.eq(bank), acts.load_addr.eq(addr),
@@ -337,7 +344,9 @@ class LayerEngine(wiring.Component):
 
     def _unload(self, m, seq, acts):
         """The last layer's output from its buffer into the output FIFO, in C order."""
-        bank, addr, last, advance = self._walk(m, "unload", self._plan.out_geometry)
+        # (in the last layer's blocks)
+        bank, addr, last, advance = self._walk(m, "unload", self._plan.out_geometry,
+                                               self._plan.layers[-1].k)
         # room above the threshold for the requests in flight (the request register when
         # pipelined, the read cycles, the level's delay)
         reg = 1 if self._plan.fft.pipeline else 0

@@ -254,3 +254,32 @@ def test_a_layer_without_its_own_shifts_takes_the_networks():
     default = run_fixed(qnet, xq)[0]
     np.testing.assert_array_equal(run_fixed(bare, xq)[0], run_fixed(custom, xq)[0])
     assert not np.array_equal(run_fixed(custom, xq)[0], default)
+
+
+def test_engine_plan_of_mixed_block_sizes():
+    """The engine's k is the largest; a smaller layer's frames are zero-stuffed (``stuff``), its
+    weights and biases laid out with its own bins and blocks, each tensor in its producer's
+    blocks; a layer whose IFFT shifts are not the first of the largest k's (its stuffed frames
+    follow those) and a dense layer are refused, not run wrong."""
+    from golden.engine_plan import plan_engine
+
+    rng = np.random.default_rng(4)
+    qnet, _ = quantized(fc_net(rng, [4, 16, 8], [20, 40, 24, 10]), rng)
+    plan = plan_engine(qnet)
+    assert plan.k == 16 and plan.mixed and plan.fft.min_length == 4
+    assert [(lp.k, lp.stuff, lp.in_layout) for lp in plan.layers] == [(4, 2, 4), (16, 0, 4),
+                                                                      (8, 1, 16)]
+    assert all(lp.gather for lp in plan.layers)     # stuffed, or a vector in other blocks
+    assert [lp.bins for lp in plan.layers] == [3, 9, 5]
+    lp = plan.layers[0]
+    groups, pb, q = lp.groups, lp.pb, lp.q
+    assert plan.layers[1].wbase == groups * lp.bins * q and pb == 10
+    # every column of layer 0's frames: a real one is feature (2r + par) 4 + t / 4
+    entries = [e for bank in plan.table_banks for e in bank[:lp.frames_in * 8]]
+    assert sum(1 for e in entries if not e[4]) == lp.n
+    qnet.layers[0].inverse_shifts = (0, 1)
+    with pytest.raises(ValueError, match=r"layer 0 \(k = 4\): its IFFT shifts \[0, 1\]"):
+        plan_engine(qnet)
+    qnet2, _ = quantized(fc_net(rng, [8, 1], [16, 12, 6]), rng)
+    with pytest.raises(ValueError, match=r"at least 4; this model has k = 8, 1"):
+        plan_engine(qnet2)

@@ -36,6 +36,11 @@ CASES = [
     ("cnn-k8-p2-d2-pool", lambda r: cnn_net(r, 8, (2, 5, 5), (8,), 3), 2, 2, 4, "icarus"),
     ("cnn-k8-stride2-nopad", lambda r: cnn_net(r, 8, (3, 7, 7), (8,), 4, stride=2, padding=0,
                                                 pool=False), 1, None, 2, "verilator"),
+    # a block size per layer: the smaller ones zero-stuffed through the k_max-point engine
+    ("fc-mixed-k4-8", lambda r: fc_net(r, [4, 8, 4], [20, 24, 12, 6]), 1, None, 2, "verilator"),
+    ("fc-mixed-k16-4-p2-icarus", lambda r: fc_net(r, [16, 4], [40, 24, 10]), 2, 2, 4, "icarus"),
+    ("cnn-mixed-k4-8-pool", lambda r: cnn_net(r, [4, 8, 8], (1, 6, 6), (4, 8), 5), 1, None, 2,
+     "verilator"),
 ]
 
 
@@ -57,6 +62,7 @@ def test_engine_rtl_bit_exact(name, build, p, d, lanes, sim, tmp_path):
 @pytest.mark.parametrize("tech, sim, pipeline, lanes, net", [
     ("ecp5", "verilator", 2, 2, "cnn"), ("ice40", "icarus", 0, 1, "mlp"),
     ("ecp5", "icarus", 2, 2, "cnn-k4"),     # pooled vectors 4 cycles long: the forwarded write
+    ("ecp5", "verilator", 2, 1, "cnn-mixed"),   # k = 4 then 8: stuffed frames, pipelined units
     pytest.param("ice40", "verilator", 1, 2, "cnn", marks=pytest.mark.slow)])
 def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path):
     """The engine on a device's primitives (ECP5: DP16KD and MULT18X18D; iCE40: SB_RAM40_4K,
@@ -68,7 +74,8 @@ def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path)
     rng = np.random.default_rng(21)
     model = {"cnn": lambda: cnn_net(rng, 8, (2, 5, 5), (8,), 3),
              "cnn-k4": lambda: cnn_net(rng, 4, (1, 6, 6), (4,), 3),
-             "mlp": lambda: fc_net(rng, 8, [24, 40, 10])}[net]()
+             "mlp": lambda: fc_net(rng, 8, [24, 40, 10]),
+             "cnn-mixed": lambda: cnn_net(rng, [4, 8], (2, 5, 5), (8,), 3)}[net]()
     qnet, _ = quantized(model, rng)
     x = _inputs(qnet, rng, 2)
     plan = plan_engine(qnet, p=1, d=1 if tech == "ice40" else None, lanes=lanes,

@@ -91,24 +91,34 @@ def test_fft_engine_sample_equals_golden(case, seed):
 @st.composite
 def engine_plans(draw, max_k=8):
     """A small random network (FC or CNN), quantized, and a valid plan for it."""
-    k = 1 << draw(st.integers(2, max_k.bit_length() - 1))  # the engine needs k >= 4
+    # the engine needs k >= 4; one block size, or one per layer
+    kbits = st.integers(2, max_k.bit_length() - 1)
+    k = 1 << draw(kbits)
+    mixed = draw(st.booleans())
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     if draw(st.booleans()):
         sizes = [draw(st.integers(2, 24)) for _ in range(draw(st.integers(2, 4)))]
+        if mixed:
+            k = [1 << draw(kbits) for _ in sizes[1:]]
         net = fc_net(rng, k, sizes)
     else:
         c = draw(st.integers(1, 2))
         side = draw(st.integers(4, 6))
+        stride, padding, pool = (draw(st.integers(1, 2)), draw(st.integers(0, 1)),
+                                 draw(st.booleans()))
+        out = (side + 2 * padding - 3) // stride + 1
+        assume((out // 2 if pool else out) >= 1)   # an image left to flatten
+        if mixed:
+            k = [1 << draw(kbits) for _ in range(2)]
         net = cnn_net(rng, k, (c, side, side), (draw(st.sampled_from([2, 4])),),
-                      draw(st.integers(2, 6)), stride=draw(st.integers(1, 2)),
-                      padding=draw(st.integers(0, 1)), pool=draw(st.booleans()))
+                      draw(st.integers(2, 6)), stride=stride, padding=padding, pool=pool)
     try:
         net.shapes()
     except ValueError:
         assume(False)
     qnet, _ = quantized(net, rng, samples=16)
-    stages = k.bit_length() - 1
+    stages = max(qnet.block_sizes).bit_length() - 1
     kw = dict(p=1 << draw(st.integers(0, max(0, stages - 1))), d=draw(st.integers(1, stages)),
               lanes=1 << draw(st.integers(0, 2)), pipeline=draw(st.sampled_from([0, 2])),
               z_slots=draw(st.sampled_from([2, 4])), y_slots=draw(st.sampled_from([2, 4])),

@@ -122,7 +122,7 @@ def test_energy_counts_and_accelergy_yaml():
     tuner = Tuner(_qnet("fc"), "ecp5-85k", load_table("asic-45nm"))
     plan = tuner.plan(DesignPoint(1, 4, 2))
     counts = action_counts(plan, 1000, 0)
-    cmacs = sum(lp.pb * lp.q * plan.bins * lp.vectors for lp in plan.layers)
+    cmacs = sum(lp.pb * lp.q * lp.bins * lp.vectors for lp in plan.layers)
     assert counts["mac"]["mult16"] == 4 * cmacs
     e_asic = energy(counts, load_table("asic-45nm"))
     e_fpga = energy(counts, load_table("fpga-40nm"))
