@@ -111,7 +111,7 @@ def _run_rtl(args, qnet, xq, yq, data):
     if not available(args.sim):
         raise UsageError(f"simulator {args.sim} is not available on this machine")
     plan = engine_plan(qnet, args)
-    progress(f"infer: building the layer engine ({len(plan.layers)} layers, k={plan.k}, "
+    progress(f"infer: building the layer engine ({len(plan.layers)} layers, k={plan.k_label}, "
              f"p={plan.fft.p}, d={plan.fft.d}, lanes={plan.lanes}) and simulating "
              f"{len(xq)} samples on {args.sim} (cached in {args.build_dir})", args.quiet)
     try:

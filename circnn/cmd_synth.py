@@ -108,7 +108,7 @@ def run_engine(args) -> int:
         plan = plan_engine(qnet, **hw)
     except ValueError as e:
         raise UsageError(f"engine parameters: {e}") from None
-    summary = (f"k={plan.k} p={plan.fft.p} d={plan.fft.d} lanes={plan.lanes} "
+    summary = (f"k={plan.k_label} p={plan.fft.p} d={plan.fft.d} lanes={plan.lanes} "
                f"pipeline={plan.fft.pipeline}")
     _check_fits(plan, args.target, summary)
     quiet = args.json == "-"
@@ -118,7 +118,8 @@ def run_engine(args) -> int:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
         r = synthesize_engine(plan, args.target, tech, args.freq, args.seeds, workdir, quiet)
     r.update(cycles)
-    r["parameters"] = {**hw, "d": plan.fft.d, "k": plan.k, "width": plan.width}
+    r["parameters"] = {**hw, "d": plan.fft.d, "k": plan.k, "block_sizes": plan.block_sizes,
+                       "width": plan.width}
     r["memories"] = plan.memories
     r["multipliers"] = plan.multipliers
     if r["fmax_mhz"]:

@@ -48,7 +48,8 @@ def run_engine(args) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    progress(f"generate: layer engine for {len(plan.layers)} layers (k={plan.k})", args.quiet)
+    progress(f"generate: layer engine for {len(plan.layers)} layers (k={plan.k_label})",
+             args.quiet)
     engine = LayerEngine(plan)
     verilog = generate_engine_verilog(plan, out / f"{TOPLEVEL}.v", engine)
     w = plan.width
@@ -74,13 +75,14 @@ def run_engine(args) -> int:
         bound = plan.bound_cycles(lp)
         work = plan.layer_work(lp)
         layers.append({**vars(lp), "estimated_cycles": est, "bound_cycles": bound, **work})
-        rows.append((lp.index, "conv" if lp.conv else "fc", f"{lp.n}->{lp.m}", lp.vectors,
+        rows.append((lp.index, "conv" if lp.conv else "fc", lp.k, f"{lp.n}->{lp.m}", lp.vectors,
                      f"{lp.q}x{lp.pb}", est, f"{bound:.0f}"))
     manifest = {
         "block": "layer_engine", "module": TOPLEVEL, "verilog": os.path.basename(verilog),
         "model": os.path.abspath(args.model),
-        "k": plan.k, "width": w, "lanes": plan.lanes,
+        "k": plan.k, "block_sizes": plan.block_sizes, "width": w, "lanes": plan.lanes,
         "fft": {"p": plan.fft.p, "d": plan.fft.d, "latency_cycles": engine_latency(plan.fft),
+                "min_length": plan.fft.min_length,
                 "inverse_shifts": list(plan.fft.inverse_shifts)},
         "accumulator_width": plan.acc_width,
         "multipliers": plan.multipliers,
@@ -99,7 +101,7 @@ def run_engine(args) -> int:
         "reset": "synchronous, active high (rst); memories keep their contents",
     }
     save_json(str(out / f"{TOPLEVEL}.json"), manifest)
-    text = table(rows, ("layer", "kind", "features", "vectors", "q x p", "est. cycles",
+    text = table(rows, ("layer", "kind", "k", "features", "vectors", "q x p", "est. cycles",
                         "bound"))
     text += (f"\nwrote {verilog}, {len(images)} memory images and "
              f"{out / (TOPLEVEL + '.json')}; {plan.multipliers['total']} complex multipliers "

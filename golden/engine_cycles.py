@@ -42,24 +42,33 @@ def layer_interval(plan: EnginePlan, lp: LayerPlan) -> float:
     read_in, read_out = _reader_cycles(plan, lp)
     mac = lp.groups * lp.bins * lp.q + 1
     post = lp.frames_out * plan.k
-    fft = (lp.frames_in + lp.frames_out) * engine_frame_interval(plan.fft)
+    fft = (lp.frames_in + lp.frames_out) * _frame_interval(plan, lp)
     # a Z slot is held from the reader's first input step to the MAC lanes' last read of it
     # (the steps, the reader's delay, the FFT's latency to the frame's last beat, the MAC pass,
     # the slot flags' hand-offs): with few slots and a long FFT latency, the slots bind
-    z_life = read_in + _forward_latency(plan) + mac + 3
+    z_life = read_in + _forward_latency(plan, lp) + mac + 3
     return max(read_in + read_out, mac, post, fft, z_life / plan.z_slots)
 
 
-def _frame_latency(plan: EnginePlan) -> int:
+def _frame_interval(plan: EnginePlan, lp: LayerPlan) -> int:
+    """Cycles between frames through the FFT engine (:func:`golden.fft_fixed.
+    engine_frame_interval`), or for a dense layer past it: a beat a cycle."""
+    return plan.fft.beats if lp.dense else engine_frame_interval(plan.fft)
+
+
+def _frame_latency(plan: EnginePlan, lp: LayerPlan) -> int:
     """Cycles from the reader's step of a frame's first pair to the frame's first beat out of
-    the FFT engine: the reader's delay, the FFT's latency, the skid register."""
+    the FFT engine: the reader's delay, the FFT's latency, the skid register (a dense layer:
+    the reader's delay and the packer's beat register)."""
     u = unit_delays(plan)
+    if lp.dense:
+        return u["reader"] + 1
     return u["reader"] + engine_latency(plan.fft) + u["skid"]
 
 
-def _forward_latency(plan: EnginePlan) -> int:
+def _forward_latency(plan: EnginePlan, lp: LayerPlan) -> int:
     """Cycles from the reader's last step of a frame to the frame's last beat written."""
-    return _frame_latency(plan) + plan.fft.beats - 1
+    return _frame_latency(plan, lp) + plan.fft.beats - 1
 
 
 def estimate_layer_cycles(plan: EnginePlan, lp: LayerPlan) -> int:
@@ -70,11 +79,11 @@ def estimate_layer_cycles(plan: EnginePlan, lp: LayerPlan) -> int:
     every output frame at the pace of the serializer (``k`` cycles a frame), the reader or the
     FFT engine, and the post-processor's delay."""
     u = unit_delays(plan)
-    half, fi = plan.k // 2, engine_frame_interval(plan.fft)
+    half, fi = plan.k // 2, _frame_interval(plan, lp)
     frame_in, frame_out = half * plan.reader_steps(lp), half * plan.output_steps
     mac = lp.groups * lp.bins * lp.q + 1
-    forward = frame_in + (lp.frames_in - 1) * max(frame_in, fi) + _forward_latency(plan)
-    inverse = frame_out + _frame_latency(plan)
+    forward = frame_in + (lp.frames_in - 1) * max(frame_in, fi) + _forward_latency(plan, lp)
+    inverse = frame_out + _frame_latency(plan, lp)
     first = (forward + mac + u["mac"] + inverse + lp.frames_out * max(plan.k, fi, frame_out)
              + u["post"] + 6)
     return first + round((lp.vectors - 1) * layer_interval(plan, lp))

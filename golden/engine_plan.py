@@ -104,6 +104,7 @@ class LayerPlan:
     k: int = 0          # the layer's block size (the engine's k unless the plan is mixed)
     stuff: int = 0      # log2(engine k / layer k): the layer's frames are zero-stuffed
     in_layout: int = 0  # the block size the input tensor is laid out in (its producer's k)
+    dense: int = 0      # k = 1: real products on the MAC lanes, the FFT bypassed
 
     @property
     def bins(self) -> int:
@@ -148,6 +149,18 @@ class EnginePlan:
         ``k``-point engine (descriptor fields ``stuff``, ``bins_last``, ``kmask``; the patch
         table's entries carry a zero bit)."""
         return any(lp.k != self.k for lp in self.layers)
+
+    @property
+    def block_sizes(self) -> list:
+        """Each layer's block size."""
+        return [lp.k for lp in self.layers]
+
+    @property
+    def k_label(self) -> str:
+        """``"8"``, or ``"4,8,8 per layer, engine 8"`` when the block sizes differ."""
+        if not self.mixed:
+            return str(self.k)
+        return f"{','.join(str(k) for k in self.block_sizes)} per layer, engine {self.k}"
 
     @property
     def acc_width(self) -> int:
@@ -244,9 +257,16 @@ class EnginePlan:
         kb = max(1, max(max(t[2], t[3]) for t in entries).bit_length())
         return ow, kb
 
+    @property
+    def has_dense(self) -> bool:
+        """A dense layer (``k = 1``): the FFT engine is bypassed for it."""
+        return any(lp.dense for lp in self.layers)
+
     def layer_work(self, lp: LayerPlan) -> dict:
-        """Complex multiplications of one layer (all vectors): butterflies and CMACs."""
-        butterflies = (lp.frames_in + lp.frames_out) * (self.k // 2) * self.fft.stages
+        """Complex multiplications of one layer (all vectors): butterflies and CMACs (a dense
+        layer's real products counted as CMACs: each takes a MAC lane's cycle)."""
+        butterflies = 0 if lp.dense else \
+            (lp.frames_in + lp.frames_out) * (self.k // 2) * self.fft.stages
         cmacs = lp.pb * lp.q * lp.bins
         return {"butterflies": butterflies * lp.vectors, "cmacs": cmacs * lp.vectors}
 
@@ -271,16 +291,19 @@ def _engine_fft(qnet: QNetwork, p, d, pipeline) -> FFTParams:
     """The FFT engine of the plan: the largest block size's numerics; with a run-time length
     down to the smallest when the block sizes differ.  ValueError for models it cannot run."""
     ks = qnet.block_sizes
-    if min(ks) < 4:
+    blocks = [k for k in ks if k != 1]      # k = 1: a dense layer, the FFT bypassed
+    if not blocks or min(blocks) < 4:
         raise ValueError(
-            "the layer engine runs block sizes of at least 4; this model has k = "
-            f"{', '.join(str(k) for k in ks)} (per layer), which the fixed model runs "
-            "(circnn infer --engine fixed)")
+            "the layer engine runs block sizes of at least 4 (and dense layers, k = 1, next "
+            f"to them); this model has k = {', '.join(str(k) for k in ks)} (per layer), which "
+            "the fixed model runs (circnn infer --engine fixed)")
     if len(set(ks)) == 1:
         return qnet.fft_params(p=p, d=d, pipeline=pipeline)
     k = max(ks)
     top = qnet.layer_params(qnet.layers[ks.index(k)])
     for index, layer in enumerate(qnet.layers):
+        if layer.k == 1:
+            continue
         own = qnet.layer_params(layer).inverse_shifts
         if own != top.inverse_shifts[:len(own)]:
             raise ValueError(
@@ -288,7 +311,7 @@ def _engine_fft(qnet: QNetwork, p, d, pipeline) -> FFTParams:
                 f"{len(own)} of the k = {k} layers' {list(top.inverse_shifts)}, which its "
                 "frames follow in the k-point engine; quantize with the default shifts")
     return fft_numerics(k, qnet.width, qnet.guard, qnet.twiddle_width, top.inverse_shifts,
-                        p=p, d=d, pipeline=pipeline, min_length=min(ks))
+                        p=p, d=d, pipeline=pipeline, min_length=min(blocks))
 
 
 def _table_entry(ql, e: int, in_shape, layout: int) -> tuple:
@@ -312,13 +335,18 @@ def _patch_columns(ql, r_frames: int, k: int, stuff: int, in_shape, layout: int,
     whether every real column's bank is its block parity (``fast``).  A zero-stuffed frame's
     sample ``t`` is the layer's column ``(2r + par) k_l + t >> stuff`` when ``t mod 2**stuff ==
     0``; the other positions and columns beyond ``n`` are entries with the zero bit (mixed
-    plans), else left at their default (the reader's ``e < n`` makes them zero)."""
+    plans), else left at their default (the reader's ``e < n`` makes them zero).
+    A dense layer's frame ``r`` holds ``2k`` features, sample ``t`` the pair ``2 (r k + t)`` and
+    ``2 (r k + t) + 1`` (the FFT bypassed: the pairs go straight to the Z buffer)."""
     out, fast = [], True
     for e in range(2 * r_frames * k):
         r, rest = divmod(e, 2 * k)
         par, t = divmod(rest, k)
         rt, j = divmod(t, 2)
-        col = (2 * r + par) * (k >> stuff) + (t >> stuff)
+        if ql.k == 1:   # dense: sample t of frame r is the pair of features 2 (r k + t) + par
+            col = 2 * (r * k + t) + par
+        else:
+            col = (2 * r + par) * (k >> stuff) + (t >> stuff)
         if t % (1 << stuff) or col >= ql.in_features:
             if mixed:
                 out.append((2 * j + par, r * (k // 2) + rt, (0, par, 0, 0, 1)))
@@ -363,9 +391,11 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
     empty = (0, 0, 0, 0, 0)
     for index, ql in enumerate(qnet.layers):
         kl = ql.k
-        stuff = (k // kl).bit_length() - 1
+        dense = int(kl == 1)
+        stuff = 0 if dense else (k // kl).bit_length() - 1
         pb, q = ql.blocks
-        r_frames = -(-q // 2)
+        per_frame = 2 * k if dense else 2    # blocks a frame holds
+        r_frames, s_frames = -(-q // per_frame), -(-pb // per_frame)
         groups = -(-pb // lanes)
         in_shape, out_shape = shapes[index], shapes[index + 1]
         in_c, in_s = tensor_geometry(in_shape)
@@ -380,9 +410,9 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
         else:
             h = wd = ho = wo = ph = pw = 1
             vectors = 1
-        # through the patch table: im2col, a conv output, zero-stuffed frames, or a vector in
-        # another layer's blocks
-        gather = int(ql.kind == "conv" or in_s > 1 or stuff > 0 or layout != kl)
+        # through the patch table: im2col, a conv output, zero-stuffed frames, a vector in
+        # another layer's blocks, or a dense layer's pairs
+        gather = int(ql.kind == "conv" or in_s > 1 or stuff > 0 or layout != kl or dense)
         fast = True
         tbase = len(table_banks[0])
         if gather:
@@ -403,13 +433,13 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
                             banks[lane].append(0)
         bbase = len(bias_banks[0])
         split = _split_by_block([int(b) for b in ql.bias_q], kl)
-        span = -(-pb // 2) * kl
+        span = s_frames * k if dense else -(-pb // 2) * kl
         for b in range(2):
             bias_banks[b].extend(split[b] + [0] * (span - len(split[b])))
         plans.append(LayerPlan(
             index=index, conv=int(ql.kind == "conv"), gather=gather, fast=int(fast),
             relu=int(ql.activation == "relu"), pool=int(ql.pool == 2), n=ql.in_features,
-            m=ql.out_features, q=q, pb=pb, frames_in=r_frames, frames_out=-(-pb // 2),
+            m=ql.out_features, q=q, pb=pb, frames_in=r_frames, frames_out=s_frames,
             groups=groups, vectors=vectors, in_h=h, in_w=wd, out_h=ho, out_w=wo,
             stride=ql.stride if ql.kind == "conv" else 1,
             pad=ql.padding if ql.kind == "conv" else 0,
@@ -417,7 +447,7 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
             stride_w=(ql.stride if ql.kind == "conv" else 1) * wd, pool_h=ph, pool_w=pw,
             out_stride=out_s, in_size=math.prod(in_shape), out_size=math.prod(out_shape),
             acc_shift=ql.acc_shift, out_shift=ql.out_shift, wbase=wbase, bbase=bbase,
-            tbase=tbase, k=kl, stuff=stuff, in_layout=layout))
+            tbase=tbase, k=kl, stuff=stuff, in_layout=layout, dense=dense))
         layout = kl
     for bank in table_banks:
         if not bank:

@@ -3,7 +3,7 @@ Z slot through the MAC lanes into its Y slot."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -93,6 +93,18 @@ class MACScheduler(wiring.Component):
         gb = (plan.ybuf_depth // plan.k).bit_length() - 1
         parts = [bin_[:lk]] + ([group[:gb]] if gb else []) + ([slot] if plan.y_slots > 1 else [])
         return Cat(*parts)
+
+    def _dense_y_address(self, group, slot):
+        """A dense layer's Y word: output ``g * lanes + lane`` at word ``g`` of the slot (no
+        bins), with one lane ``g``'s bit 0 moved to the group bit ``log2 k`` the Y banks are
+        split on (the reader takes outputs ``2u`` and ``2u + 1`` in one cycle)."""
+        plan = self._plan
+        lk = plan.k.bit_length() - 1
+        gb = (plan.ybuf_depth // plan.k).bit_length() - 1
+        g = Cat(group, Const(0, lk + gb))[:lk + gb]
+        if plan.lanes == 1:
+            g = Cat(g[1:lk + 1], g[0], g[lk + 1:])
+        return Cat(g, slot) if plan.y_slots > 1 else g
 
     def _ready(self, b, more):
         """Vector ``b`` may start: its Z slot full, its Y slot free, vectors left (``more``),
@@ -193,7 +205,11 @@ class MACScheduler(wiring.Component):
         fb = (zd // beats).bit_length() - 1
         for c, bin_ in enumerate((mm, mn)):
             parts = [bin_[:lk]] + ([rz[:fb]] if fb else []) + ([bz] if ZS > 1 else [])
-            m.d.comb += self.z_addr[c].eq(Cat(*parts))
+            addr = Cat(*parts)
+            if plan.has_dense:  # the pair of input blocks j/2 is sample j/2 of the slot
+                pair = Cat(rz, Const(0, lk + fb))[:lk + fb]
+                addr = Mux(d.dense, Cat(pair, bz) if ZS > 1 else pair, addr)
+            m.d.comb += self.z_addr[c].eq(addr)
         for ram in wbanks:
             m.d.comb += [ram.r_addr.eq(wa), ram.r_en.eq(1)]
         term = data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
@@ -203,6 +219,9 @@ class MACScheduler(wiring.Component):
                      t0.odd.eq(mj[0]),
                      # Y slot = Cat(bin, group, slot): groups of k words (bins padded)
                      t0.tag.eq(Cat(self._y_address(mm, mg, by), mg))]
+        if plan.has_dense:
+            m.d.comb += t0.tag[:ybits].eq(Mux(d.dense, self._dense_y_address(mg, by),
+                                              self._y_address(mm, mg, by)))
         t1, t2 = Signal(term, name="term1"), Signal(term, name="term2")  # the memories' delay
         m.d.sync += [t1.eq(t0), t2.eq(t1)]
         m.d.comb += [

@@ -230,7 +230,8 @@ class PostProcessor(wiring.Component):
         (``(2s + par) k + t``), and whether the sample is a feature (None: all are).  A layer of a smaller
         block size ``k_l`` (mixed plans) runs zero-stuffed frames: only every ``2**stuff``-th
         IFFT output sample is one (``t' = t >> stuff``; the others are exactly 0 and dropped),
-        with ``k_l`` in place of ``k``: one case per block size of the plan."""
+        with ``k_l`` in place of ``k``: one case per block size of the plan.  A dense layer's
+        sample is the pair of features ``2 (s k + t)`` and ``2 (s k + t) + 1``."""
         t, s = self.i.t, self.i.s
         stuffs = sorted({lp.stuff for lp in self._plan.layers}) if self._plan.mixed else [0]
         local, feature, keep = None, None, None
@@ -245,6 +246,12 @@ class PostProcessor(wiring.Component):
                 local = Mux(sel, lo, local)
                 feature = (lambda par, a=feature, b=fe, sel=sel: Mux(sel, b(par), a(par)))
                 keep = Mux(sel, ke, keep)
+        if self._plan.has_dense:    # sample t of frame s: outputs 2 (s k + t) + par
+            sel = d.dense
+            fd = (lambda par: Cat(par, t[:lk], s))
+            local = Mux(sel, Cat(t[:lk], s), local)
+            feature = (lambda par, a=feature, sel=sel: Mux(sel, fd(par), a(par)))
+            keep = Mux(sel, 1, keep)
         if not self._plan.mixed:
             keep = None     # every sample is a feature
         return local, feature, keep

@@ -424,24 +424,37 @@ class FrameReader(wiring.Component):
         # two paths --------------------------------------------------------------------------
         early = 1 if plan.fft.pipeline else 0
         zc = Signal(data.ArrayLayout(cw, 2), name="packed")
-        ypack = delayed(Cat(lane_a_of(rf, P), mirror_of(m, self, rf, rt, rh, j_now, plan),
-                            Cat(Const(1, 1), rf) < d.pb), 2 + early, "rd_ypack")
         lb = max(1, (P - 1).bit_length())
+        fields = [lane_a_of(rf, P), mirror_of(m, self, rf, rt, rh, j_now, plan),
+                  Cat(Const(1, 1), rf) < d.pb]
+        if plan.has_dense:  # a dense layer's two samples: their outputs' even lanes, real parts
+            hb = (P // 2).bit_length() - 1
+            lanes_d = [Cat(Const(0, 1), Cat(Const(j, 1), rt, rf, Const(0, hb))[:hb]) if hb > 0
+                       else Const(0, lb) for j in range(2)]
+            fields += lanes_d + [d.dense]
+        ypack = delayed(Cat(*fields), 2 + early, "rd_ypack")
         lane_a2, mirror2, b_ok2 = ypack[:lb], ypack[lb:lb + 2], ypack[lb + 2]
+        dense2 = ypack[-1] if plan.has_dense else None
         y_data = self.y_data
         if early:
             y_data = Signal.like(self.y_data, name="y_data_r")
             m.d.sync += y_data.eq(self.y_data)
         for j in range(2):
+            la = lane_a2
+            if plan.has_dense and P > 2:
+                la = Mux(dense2, ypack[lb + 3 + j * lb:lb + 3 + (j + 1) * lb], lane_a2)
             if P > 1:
-                ya = data.View(cw, select([y_data[l][j] for l in range(P)], lane_a2))
-                yb = data.View(cw, select([y_data[l][j] for l in range(P)], lane_a2 + 1))
+                ya = data.View(cw, select([y_data[l][j] for l in range(P)], la))
+                yb = data.View(cw, select([y_data[l][j] for l in range(P)], la + 1))
             else:  # one lane: copy 0 holds block 2s, copy 1 block 2s + 1, of the step's sample
                 ya, yb = data.View(cw, y_data[0][0]), data.View(cw, y_data[0][1])
-            yb_re, yb_im = Mux(b_ok2, yb.re, 0), Mux(b_ok2, yb.im, 0)
+            yb_re, yb_im, ya_im = Mux(b_ok2, yb.re, 0), Mux(b_ok2, yb.im, 0), ya.im
+            if plan.has_dense:  # real outputs: the pair's two values, no packing
+                yb_re = Mux(b_ok2 | dense2, yb.re, 0)
+                yb_im, ya_im = Mux(b_ok2 & ~dense2, yb.im, 0), Mux(dense2, 0, ya.im)
             mir = mirror2[j]
             m.d.sync += [zc[j].re.eq(Mux(mir, ya.re + yb_im, ya.re - yb_im)),
-                         zc[j].im.eq(Mux(mir, yb_re - ya.im, ya.im + yb_re))]
+                         zc[j].im.eq(Mux(mir, yb_re - ya_im, ya_im + yb_re))]
         # (and two more when the activation requests and data are registered: both kinds of
         # pair reach the assembly at the same stage)
         return delayed(zc.as_value(), 1 - early + self._extra + self._table_reg, "rd_zc")
@@ -453,6 +466,24 @@ def lane_a_of(rf, lanes):
     if hb > 0:
         return Cat(Const(0, 1), rf[:hb])
     return Const(0, max(1, (lanes - 1).bit_length()))
+
+
+def dense_y_address(plan, rf, rt, rh, j_now, c):
+    """A dense layer's Y address for copy ``c`` of an output step: sample ``t`` of frame ``rf``
+    is the pair ``u = rf k + t`` of outputs ``2u``, ``2u + 1``, output ``g * lanes + lane`` at
+    word ``g`` (``hw.engine_mac_scheduler.MACScheduler._dense_y_address``).  Several lanes:
+    copy ``c`` reads sample ``2 rt + c``'s group; one lane: outputs ``2u + c`` of the step's
+    sample (``g``'s bit 0 at the group bit)."""
+    k, lanes, yd = plan.k, plan.lanes, plan.ybuf_depth
+    lk = k.bit_length() - 1
+    gb = (yd // k).bit_length() - 1
+    if lanes > 1:
+        u = Cat(Const(c, 1), rt, rf)
+        g = u >> ((lanes // 2).bit_length() - 1)
+    else:
+        u = Cat(j_now, rt, rf)
+        g = Cat(u[:lk], Const(c, 1), u[lk:])
+    return Cat(Cat(g, Const(0, lk + gb))[:lk + gb], rh)
 
 
 def mirror_of(m, reader, rf, rt, rh, j_now, plan):
@@ -477,5 +508,8 @@ def mirror_of(m, reader, rf, rt, rh, j_now, plan):
         # slots of a power of two of groups, groups of k words (bins padded): no multiplier
         gb = (yd // k).bit_length() - 1
         addr = Cat(mt[:k.bit_length() - 1], group[:gb], rh) if gb else Cat(mt[:k.bit_length() - 1], rh)
+        if plan.has_dense:
+            addr = Mux(reader.desc.dense, dense_y_address(plan, rf, rt, rh, j_now, c), addr)
+            above = above & ~reader.desc.dense
         m.d.comb += [reader.y_addr[c].eq(addr), mirror[c].eq(above)]
     return mirror

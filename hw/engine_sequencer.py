@@ -39,10 +39,11 @@ LAST_FIELDS = ("q", "groups", "frames_in", "frames_out", "out_w")
 MIXED_FIELDS = ("stuff", "bins_last", "kmask")
 
 
-def descriptor_values(lp, mixed: bool = False) -> dict:
-    """The descriptor row of layer plan ``lp``: :data:`DESCRIPTOR_FIELDS`, then
-    ``{name}_last`` for each of :data:`LAST_FIELDS`, then (``mixed``) :data:`MIXED_FIELDS`."""
-    names = DESCRIPTOR_FIELDS + (MIXED_FIELDS if mixed else ())
+def descriptor_values(lp, mixed: bool = False, dense: bool = False) -> dict:
+    """The descriptor row of layer plan ``lp``: :data:`DESCRIPTOR_FIELDS`, (``mixed``)
+    :data:`MIXED_FIELDS`, (``dense``: a plan with a dense layer) ``dense``, then
+    ``{name}_last`` for each of :data:`LAST_FIELDS`."""
+    names = DESCRIPTOR_FIELDS + (MIXED_FIELDS if mixed else ()) + (("dense",) if dense else ())
     row = {name: int(getattr(lp, name)) for name in names}
     for name in LAST_FIELDS:    # counts of at least 1 in every plan
         if row[name] < 1:
@@ -53,7 +54,7 @@ def descriptor_values(lp, mixed: bool = False) -> dict:
 
 def descriptor_layout(plan: EnginePlan) -> data.StructLayout:
     """One row of the descriptor table, each field as wide as its largest value."""
-    rows = [descriptor_values(lp, plan.mixed) for lp in plan.layers]
+    rows = [descriptor_values(lp, plan.mixed, plan.has_dense) for lp in plan.layers]
     return data.StructLayout({name: unsigned(max(1, max(r[name] for r in rows).bit_length()))
                               for name in rows[0]})
 
@@ -122,9 +123,9 @@ class Sequencer(wiring.Component):
                 m.d.comb += self.phase.eq(Phase.SETUP)
                 with m.Switch(self.layer):
                     for li, lp in enumerate(plan.layers):
+                        row = descriptor_values(lp, plan.mixed, plan.has_dense)
                         with m.Case(li):
-                            m.d.sync += [self.desc[name].eq(value)
-                                         for name, value in descriptor_values(lp, plan.mixed).items()]
+                            m.d.sync += [self.desc[name].eq(value) for name, value in row.items()]
                 if registered:
                     m.d.sync += self.layer_start.eq(1)
                 m.next = "START"

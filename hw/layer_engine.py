@@ -200,11 +200,21 @@ class LayerEngine(wiring.Component):
 
         # ---- reader -> packer -> FFT engine ---------------------------------------------------
         m.d.comb += [reader.issue_ok.eq(packer.issue_ok), reader.frame_ok.eq(packer.frame_ok),
-                     packer.frame_start.eq(reader.frame_start), packer.freed.eq(fft.freed),
+                     packer.frame_start.eq(reader.frame_start),
+                     *([] if plan.has_dense else [packer.freed.eq(fft.freed)]),
                      packer.pair_valid.eq(reader.pair_valid), packer.pair.eq(reader.pair),
                      acts.lane.eq(reader.act), reader.act_data.eq(acts.lane_data),
                      ybanks.r_addr.eq(reader.y_addr), reader.y_data.eq(ybanks.r_data)]
-        wiring.connect(m, packer.o, fft.i)
+        bypass_ready = Signal()     # a dense layer's beats taken past the FFT engine
+        if plan.has_dense:
+            dense = seq.desc.dense
+            m.d.comb += [fft.i.payload.eq(packer.o.payload),
+                         fft.i.valid.eq(packer.o.valid & ~dense),
+                         packer.o.ready.eq(Mux(dense, bypass_ready, fft.i.ready)),
+                         packer.freed.eq(fft.freed | (dense & packer.o.valid & bypass_ready
+                                                      & packer.o.payload.last))]
+        else:
+            wiring.connect(m, packer.o, fft.i)
         if fp.max_stuffing:     # a layer of a smaller block size: zero-stuffed frames
             m.d.comb += packer.stuffing.eq(seq.desc.stuff)
 
@@ -216,6 +226,8 @@ class LayerEngine(wiring.Component):
             m.submodules.fft_out = skid = SkidBuffer(fft.o.signature.members["payload"].shape)
             wiring.connect(m, fft.o, skid.i)
             fo = skid.o
+        if plan.has_dense:
+            fo = self._bypass(m, seq.desc.dense, fo, packer.o, bypass_ready)
         self._forward_beats(m, seq, fo, zbuf, zt)
         m.d.comb += [ser.i.valid.eq(fo.valid & fo.payload.inverse),
                      ser.i.payload.data.eq(fo.payload.data),
@@ -255,6 +267,22 @@ class LayerEngine(wiring.Component):
         self._load(m, seq, acts)
         self._unload(m, seq, acts)
         return m
+
+    @staticmethod
+    def _bypass(m, dense, fo, beats, ready):
+        """The FFT engine's output, or while a dense layer runs the packer's ``beats`` (its
+        pairs of real inputs, of outputs), whose ``ready`` this drives: one stream for the Z
+        buffer and the serializer."""
+        merged = stream.Signature(fo.signature.members["payload"].shape).create(
+            path=("fft_or_bypass",))
+        m.d.comb += [merged.valid.eq(Mux(dense, beats.valid, fo.valid)),
+                     merged.payload.data.eq(Mux(dense, beats.payload.data.as_value(),
+                                                fo.payload.data.as_value())),
+                     merged.payload.inverse.eq(Mux(dense, beats.payload.inverse,
+                                                   fo.payload.inverse)),
+                     merged.payload.last.eq(Mux(dense, beats.payload.last, fo.payload.last)),
+                     fo.ready.eq(merged.ready & ~dense), ready.eq(merged.ready & dense)]
+        return merged
 
     def _forward_beats(self, m, seq, fo, zbuf, zt):
         """Forward beats into the Z slot of their vector; the slot is full after its last."""

@@ -147,9 +147,10 @@ def test_quantize_refuses_block_size_two(files, tmp_path, capsys):
     assert not (tmp_path / "q.npz").exists()
 
 
-def test_mixed_k_and_dense_run_on_the_fixed_model_not_yet_on_the_engine(files, tmp_path, capsys):
-    """A network of k = 4 then a dense layer quantizes and runs on the fixed model; the layer
-    engine (one block size) refuses it with exit 2 and says which engine runs it."""
+def test_mixed_k_and_dense_run_on_the_fixed_model_and_the_engine(files, tmp_path, capsys):
+    """A network of k = 4 then a dense layer quantizes and runs on the fixed model and on the
+    layer engine (the dense layer past the FFT), equal bit for bit; a network without a
+    block-circulant layer the engine refuses with exit 2 and says which engine runs it."""
     d, _, _ = files
     model, q = tmp_path / "m.npz", tmp_path / "q.npz"
     assert main(["train", "-o", str(model), "--hidden", "32", "--k", "4,1", "--epochs", "3",
@@ -166,7 +167,22 @@ def test_mixed_k_and_dense_run_on_the_fixed_model_not_yet_on_the_engine(files, t
         assert code == 0
         acc[engine] = json.loads(out)["accuracy"]
     assert abs(acc["fixed"] - acc["float"]) <= 0.02, acc
-    code, _, err = run(["infer", "-m", q, "-i", d / "test.npy", "-o", tmp_path / "y2.npy",
+    x = np.load(d / "test.npy")[:12]
+    np.save(tmp_path / "x12.npy", x)
+    code, out, err = run(["infer", "-m", q, "-i", tmp_path / "x12.npy", "-o", tmp_path / "y2.npy",
+                          "--engine", "rtl", "--json"], capsys)
+    assert code == 0 and "k=4,1 per layer, engine 4" in err, err
+    assert json.loads(out)["cycles_per_sample"] > 0     # (exit 0: equal to the fixed model)
+    code, _, _ = run(["infer", "-m", q, "-i", tmp_path / "x12.npy", "-o", tmp_path / "y3.npy",
+                      "--engine", "fixed"], capsys)
+    np.testing.assert_array_equal(np.load(tmp_path / "y2.npy"), np.load(tmp_path / "y3.npy"))
+    # all dense: no transform length to build the engine for
+    model1, q1 = tmp_path / "m1.npz", tmp_path / "q1.npz"
+    assert main(["train", "-o", str(model1), "--hidden", "16", "--k", "1", "--epochs", "1",
+                 "--quiet"]) == 0
+    assert main(["quantize", "-m", str(model1), "--calib", str(d / "train.npy"), "-o", str(q1),
+                 "--quiet"]) == 0
+    code, _, err = run(["infer", "-m", q1, "-i", tmp_path / "x12.npy", "-o", tmp_path / "y4.npy",
                         "--engine", "rtl"], capsys)
-    assert code == 2 and "k = 4, 1 (per layer)" in err and "--engine fixed" in err
-    assert "Traceback" not in err and not (tmp_path / "y2.npy").exists()
+    assert code == 2 and "k = 1, 1 (per layer)" in err and "--engine fixed" in err
+    assert "Traceback" not in err and not (tmp_path / "y4.npy").exists()

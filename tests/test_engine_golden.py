@@ -259,8 +259,9 @@ def test_a_layer_without_its_own_shifts_takes_the_networks():
 def test_engine_plan_of_mixed_block_sizes():
     """The engine's k is the largest; a smaller layer's frames are zero-stuffed (``stuff``), its
     weights and biases laid out with its own bins and blocks, each tensor in its producer's
-    blocks; a layer whose IFFT shifts are not the first of the largest k's (its stuffed frames
-    follow those) and a dense layer are refused, not run wrong."""
+    blocks; a dense layer past the FFT engine; a layer whose IFFT shifts are not the first of the
+    largest k's (its stuffed frames follow those) and a model without a block-circulant layer
+    are refused, not run wrong."""
     from golden.engine_plan import plan_engine
 
     rng = np.random.default_rng(4)
@@ -280,6 +281,15 @@ def test_engine_plan_of_mixed_block_sizes():
     qnet.layers[0].inverse_shifts = (0, 1)
     with pytest.raises(ValueError, match=r"layer 0 \(k = 4\): its IFFT shifts \[0, 1\]"):
         plan_engine(qnet)
-    qnet2, _ = quantized(fc_net(rng, [8, 1], [16, 12, 6]), rng)
-    with pytest.raises(ValueError, match=r"at least 4; this model has k = 8, 1"):
-        plan_engine(qnet2)
+    # a dense layer: frames of 2k features (pairs), one bin, the FFT engine bypassed
+    qnet2, _ = quantized(fc_net(rng, [8, 1], [16, 40, 6]), rng)
+    plan2 = plan_engine(qnet2)
+    assert plan2.k == 8 and plan2.has_dense and plan2.fft.min_length == 8
+    lp = plan2.layers[1]
+    assert (lp.dense, lp.gather, lp.bins, lp.q, lp.pb) == (1, 1, 1, 40, 6)
+    assert (lp.frames_in, lp.frames_out) == (3, 1)   # 40 inputs, 6 outputs, 16 a frame
+    assert plan2.layer_work(lp) == {"butterflies": 0, "cmacs": 240}
+    qnet3, _ = quantized(fc_net(rng, 1, [16, 12, 6]), rng)
+    with pytest.raises(ValueError, match=r"at least 4 \(and dense layers, k = 1, next to them\); "
+                                         r"this model has k = 1, 1"):
+        plan_engine(qnet3)

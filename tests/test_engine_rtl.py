@@ -41,6 +41,11 @@ CASES = [
     ("fc-mixed-k16-4-p2-icarus", lambda r: fc_net(r, [16, 4], [40, 24, 10]), 2, 2, 4, "icarus"),
     ("cnn-mixed-k4-8-pool", lambda r: cnn_net(r, [4, 8, 8], (1, 6, 6), (4, 8), 5), 1, None, 2,
      "verilator"),
+    # dense layers (k = 1): real products on the MAC lanes, the FFT engine bypassed
+    ("fc-dense-last-k8-8-1-icarus", lambda r: fc_net(r, [8, 8, 1], [20, 24, 16, 6]), 1, None, 2,
+     "icarus"),
+    ("cnn-dense-k4-8-1-p2", lambda r: cnn_net(r, [4, 8, 1], (1, 6, 6), (4, 8), 5), 2, 2, 4,
+     "verilator"),
 ]
 
 
@@ -63,6 +68,7 @@ def test_engine_rtl_bit_exact(name, build, p, d, lanes, sim, tmp_path):
     ("ecp5", "verilator", 2, 2, "cnn"), ("ice40", "icarus", 0, 1, "mlp"),
     ("ecp5", "icarus", 2, 2, "cnn-k4"),     # pooled vectors 4 cycles long: the forwarded write
     ("ecp5", "verilator", 2, 1, "cnn-mixed"),   # k = 4 then 8: stuffed frames, pipelined units
+    ("ice40", "icarus", 0, 1, "mlp-dense"),     # dense first and last: the bypass's credits
     pytest.param("ice40", "verilator", 1, 2, "cnn", marks=pytest.mark.slow)])
 def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path):
     """The engine on a device's primitives (ECP5: DP16KD and MULT18X18D; iCE40: SB_RAM40_4K,
@@ -75,11 +81,12 @@ def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path)
     model = {"cnn": lambda: cnn_net(rng, 8, (2, 5, 5), (8,), 3),
              "cnn-k4": lambda: cnn_net(rng, 4, (1, 6, 6), (4,), 3),
              "mlp": lambda: fc_net(rng, 8, [24, 40, 10]),
-             "cnn-mixed": lambda: cnn_net(rng, [4, 8], (2, 5, 5), (8,), 3)}[net]()
+             "cnn-mixed": lambda: cnn_net(rng, [4, 8], (2, 5, 5), (8,), 3),
+             "mlp-dense": lambda: fc_net(rng, [1, 8, 1], [24, 40, 16, 10])}[net]()
     qnet, _ = quantized(model, rng)
     x = _inputs(qnet, rng, 2)
     plan = plan_engine(qnet, p=1, d=1 if tech == "ice40" else None, lanes=lanes,
-                       pipeline=pipeline, act_replicas=1 if net == "mlp" else 2)
+                       pipeline=pipeline, act_replicas=1 if net.startswith("mlp") else 2)
     want, _ = run_fixed(qnet, x)
     r = run_engine_rtl(plan, [{"op": "infer", "inputs": "x", "expect": "y"}],
                        {"x": x.reshape(len(x), -1), "y": want}, sim, tmp_path, gap=0.2,
