@@ -35,17 +35,20 @@ def fc_layer_model(n: int, m: int, k: int, batch: int = 1, seed: int = 0):
 
 
 def fc_layer_bench(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
-                   batch: int = 1, samples: int = 1, seed: int = 0) -> dict:
+                   batch: int = 1, samples: int = 1, seed: int = 0,
+                   engine_k: int | None = None) -> dict:
     """One FC layer ``m x n`` (random weights, quantized on random data) through the RTL.
 
     ``batch > 1`` applies the layer to ``batch`` input vectors in one run, as a 1x1 convolution
     over ``batch`` pixels (the engine overlaps consecutive vectors); figures are per vector.
+    ``engine_k``: the engine's block size when larger than ``k`` (``k = 1``: the layer dense,
+    on the MAC lanes of the engine built for ``engine_k``).
     """
     from sim.engine_fast import run_fast
 
     _, qnet, shape, rng = fc_layer_model(n, m, k, batch, seed)
     pb, q = -(-m // k), -(-n // k)
-    plan = plan_engine(qnet, p=p, d=d, lanes=lanes)
+    plan = plan_engine(qnet, p=p, d=d, lanes=lanes, k=engine_k)
     lp = plan.layers[0]
     x, _ = qnet.quantize_input(rng.normal(size=(samples,) + shape))
     r = run_fast(plan, x, build_root)
@@ -115,7 +118,16 @@ def fc_layer_steady_state(n: int, m: int, k: int, p: int, d, lanes: int, build_r
     r1 = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=batch)
     r2 = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=2 * batch)
     steady = (r2["rtl_cycles_batch"] - r1["rtl_cycles_batch"]) / batch
+    # the same layer dense (k = 1) on the same engine: real products on the MAC lanes
+    dense = [fc_layer_bench(n, m, 1, p, d, lanes, build_root, batch=b, engine_k=k)
+             for b in (1, batch, 2 * batch)]
+    dense_steady = (dense[2]["rtl_cycles_batch"] - dense[1]["rtl_cycles_batch"]) / batch
     out = dict(r1)
+    out["dense_rtl"] = {
+        "single_vector_cycles": dense[0]["rtl_cycles"],
+        "batch_mean_cycles": dense[1]["rtl_cycles"], "steady_state_cycles": dense_steady,
+        "bound_cycles": m * n / lanes, "engine_k": k,
+        "weight_bits": dense[0]["weight_bits"], "bit_exact": True}
     out.update({
         "single_vector_cycles": one["rtl_cycles"],
         "single_vector_utilization": one["utilization"],

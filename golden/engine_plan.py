@@ -287,20 +287,26 @@ def _split_by_block(values: list, k: int) -> list[list]:
     return banks
 
 
-def _engine_fft(qnet: QNetwork, p, d, pipeline) -> FFTParams:
-    """The FFT engine of the plan: the largest block size's numerics; with a run-time length
-    down to the smallest when the block sizes differ.  ValueError for models it cannot run."""
+def _engine_fft(qnet: QNetwork, p, d, pipeline, k=None) -> FFTParams:
+    """The FFT engine of the plan: the largest block size's numerics (or ``k``'s, larger); with
+    a run-time length down to the smallest when the block sizes differ.  ValueError for models
+    it cannot run."""
     ks = qnet.block_sizes
-    blocks = [k for k in ks if k != 1]      # k = 1: a dense layer, the FFT bypassed
-    if not blocks or min(blocks) < 4:
+    blocks = [b for b in ks if b != 1]      # k = 1: a dense layer, the FFT bypassed
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < max(ks)
+                          or k < 4 or k & (k - 1)):
+        raise ValueError(f"the engine's k must be a power of two of at least 4 and of the "
+                         f"model's largest block size ({max(ks)}), not {k!r}")
+    if (not blocks and k is None) or (blocks and min(blocks) < 4):
         raise ValueError(
             "the layer engine runs block sizes of at least 4 (and dense layers, k = 1, next "
-            f"to them); this model has k = {', '.join(str(k) for k in ks)} (per layer), which "
+            f"to them); this model has k = {', '.join(str(b) for b in ks)} (per layer), which "
             "the fixed model runs (circnn infer --engine fixed)")
-    if len(set(ks)) == 1:
+    if len(set(ks)) == 1 and (k is None or k == ks[0]):
         return qnet.fft_params(p=p, d=d, pipeline=pipeline)
-    k = max(ks)
-    top = qnet.layer_params(qnet.layers[ks.index(k)])
+    k = max(ks) if k is None else k
+    top = (qnet.layer_params(qnet.layers[ks.index(k)]) if k in ks else
+           fft_numerics(k, qnet.width, qnet.guard, qnet.twiddle_width))
     for index, layer in enumerate(qnet.layers):
         if layer.k == 1:
             continue
@@ -311,7 +317,7 @@ def _engine_fft(qnet: QNetwork, p, d, pipeline) -> FFTParams:
                 f"{len(own)} of the k = {k} layers' {list(top.inverse_shifts)}, which its "
                 "frames follow in the k-point engine; quantize with the default shifts")
     return fft_numerics(k, qnet.width, qnet.guard, qnet.twiddle_width, top.inverse_shifts,
-                        p=p, d=d, pipeline=pipeline, min_length=min(blocks))
+                        p=p, d=d, pipeline=pipeline, min_length=min(blocks + [k]))
 
 
 def _table_entry(ql, e: int, in_shape, layout: int) -> tuple:
@@ -359,12 +365,13 @@ def _patch_columns(ql, r_frames: int, k: int, stuff: int, in_shape, layout: int,
 
 def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2,
                 pipeline: int = 0, z_slots: int = 4, y_slots: int = 4,
-                act_replicas: int = 2) -> EnginePlan:
+                act_replicas: int = 2, k: int | None = None) -> EnginePlan:
     """Lay ``qnet`` out for an engine with FFT parameters ``p``, ``d``, ``pipeline``, ``lanes``
     MAC lanes, ``z_slots`` and ``y_slots`` vectors of input and output spectra and
     ``act_replicas`` copies of each activation bank.
 
-    The engine's block size ``k`` is the largest of the layers'; a layer of a smaller ``k_l``
+    The engine's block size ``k`` is the largest of the layers' (or ``k``, larger: the same
+    engine for several models); a layer of a smaller ``k_l``
     (at least 4) runs zero-stuffed frames (``stuff = log2(k / k_l)``) through the FFT engine's
     run-time length, its ``k_l/2 + 1`` bins through the MAC lanes.  Each tensor is laid out
     in blocks of its producer's block size (the input: the first layer's).
@@ -378,11 +385,11 @@ def plan_engine(qnet: QNetwork, p: int = 1, d: int | None = None, lanes: int = 2
             raise ValueError(f"{name} must be a power of two of at least {low}, not {value!r}")
     if act_replicas not in (1, 2):
         raise ValueError(f"act_replicas must be 1 or 2, not {act_replicas!r}")
-    fft = _engine_fft(qnet, p, d, pipeline)
+    fft = _engine_fft(qnet, p, d, pipeline, k)
     if fft.radix22:
         raise ValueError("the layer engine needs an FFT engine with 2p samples per clock")
     k, w = fft.k, qnet.width
-    mixed = len(set(qnet.block_sizes)) > 1
+    mixed = any(b != fft.k for b in qnet.block_sizes)
     shapes = qnet.shapes()
     banks = [[] for _ in range(lanes)]
     bias_banks, table_banks, plans = [[], []], [[], [], [], []], []

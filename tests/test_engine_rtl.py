@@ -181,3 +181,19 @@ def test_engine_rtl_overlaps_vectors(tmp_path):
     mac = 1 * 5 * 8 + 1
     assert mac <= marginal <= 1.1 * mac
     assert one["rtl_cycles"] > 3 * marginal
+
+
+def test_engine_rtl_dense_layer_on_the_same_engine(tmp_path):
+    """The dense baseline is measured, not computed: the same FC layer with k = 1 on the engine
+    built for k = 8 runs its real products on the MAC lanes (bit exact, checked inside), a
+    marginal vector costing the lanes' interval (groups * q + 1 cycles) within 10 %."""
+    need("verilator")
+    from circnn.bench_engine import fc_layer_bench
+
+    args = dict(n=64, m=48, p=1, d=None, lanes=8, build_root=tmp_path)
+    r2 = fc_layer_bench(k=1, engine_k=8, batch=2, **args)
+    r4 = fc_layer_bench(k=1, engine_k=8, batch=4, **args)
+    marginal = (r4["rtl_cycles_batch"] - r2["rtl_cycles_batch"]) / 2
+    mac = (48 // 8) * 64 + 1
+    assert mac <= marginal <= 1.1 * mac
+    assert r2["butterflies"] == 0 and r2["cmacs"] == 48 * 64
