@@ -111,16 +111,23 @@ def digits_speed(model_path: str, build_root: Path, lanes: int = 4, limit: int |
 
 
 def fc_layer_steady_state(n: int, m: int, k: int, p: int, d, lanes: int, build_root: Path,
-                          batch: int) -> dict:
+                          batch: int, report=None) -> dict:
     """Per-vector figures at ``batch`` vectors and at ``2 * batch``; the steady-state interval
-    is the marginal cost ``(T(2B) - T(B)) / B`` (pipeline fill and drain cancel out)."""
-    one = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=1)
-    r1 = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=batch)
-    r2 = fc_layer_bench(n, m, k, p, d, lanes, build_root, batch=2 * batch)
+    is the marginal cost ``(T(2B) - T(B)) / B`` (pipeline fill and drain cancel out).  The
+    same for the layer dense (``k = 1``) on the same engine.  ``report(text)``: progress, one
+    line per run (six)."""
+    runs = []
+    for kl in (k, 1):
+        for b in (1, batch, 2 * batch):
+            if report:
+                report(f"bench engine: run {len(runs) + 1} of 6: "
+                       f"{'dense' if kl == 1 else f'k={k}'}, {b} vector{'s' if b > 1 else ''}")
+            runs.append(fc_layer_bench(n, m, kl, p, d, lanes, build_root, batch=b,
+                                       engine_k=k if kl == 1 else None))
+    one, r1, r2 = runs[:3]
     steady = (r2["rtl_cycles_batch"] - r1["rtl_cycles_batch"]) / batch
     # the same layer dense (k = 1) on the same engine: real products on the MAC lanes
-    dense = [fc_layer_bench(n, m, 1, p, d, lanes, build_root, batch=b, engine_k=k)
-             for b in (1, batch, 2 * batch)]
+    dense = runs[3:]
     dense_steady = (dense[2]["rtl_cycles_batch"] - dense[1]["rtl_cycles_batch"]) / batch
     out = dict(r1)
     out["dense_rtl"] = {

@@ -171,7 +171,8 @@ def run_engine(args) -> int:
              "dense (k=1) on the same engine", quiet)
     try:
         r = fc_layer_steady_state(args.n, args.m, args.k, args.p, args.d, args.lanes,
-                                  Path(args.build_dir), args.batch)
+                                  Path(args.build_dir), args.batch,
+                                  report=lambda text: progress(text, quiet))
     except ValueError as e:
         raise UsageError(str(e)) from None
     mc = r["multipliers_complex"]

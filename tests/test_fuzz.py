@@ -91,10 +91,11 @@ def test_fft_engine_sample_equals_golden(case, seed):
 @st.composite
 def engine_plans(draw, max_k=8):
     """A small random network (FC or CNN), quantized, and a valid plan for it."""
-    # the engine needs k >= 4; one block size, or one per layer
+    # the engine needs k >= 4; one block size, or one per layer (k = 1: dense)
     kbits = st.integers(2, max_k.bit_length() - 1)
     k = 1 << draw(kbits)
     mixed = draw(st.booleans())
+    kbits = st.sampled_from([0] + list(range(2, max_k.bit_length())))
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     if draw(st.booleans()):
@@ -117,6 +118,7 @@ def engine_plans(draw, max_k=8):
         net.shapes()
     except ValueError:
         assume(False)
+    assume(max(layer.k for layer in net.layers) >= 4)     # a block-circulant layer
     qnet, _ = quantized(net, rng, samples=16)
     stages = max(qnet.block_sizes).bit_length() - 1
     kw = dict(p=1 << draw(st.integers(0, max(0, stages - 1))), d=draw(st.integers(1, stages)),
