@@ -91,11 +91,13 @@ def build_fast(plan: EnginePlan, build_root: Path) -> Path:
     (build_dir / "main.cpp").write_text(source)
     root = verilator_root()
     # the C++ optimization level: -O2 for speed; tests, which simulate a few samples, may set
-    # CIRCNN_FAST_DRIVER_OPT=-O0 to compile faster
+    # CIRCNN_FAST_DRIVER_OPT=-O0 to compile faster.  The code run once (constructors, memory
+    # initial contents) is compiled without optimization: at -O2 the weight banks of a dense
+    # FC 1024 x 1024 (a million initial words) took gcc over 20 minutes
     opt = os.environ.get("CIRCNN_FAST_DRIVER_OPT", "-O2")
     cmd = [str(root / "bin" / "verilator"), "--cc", "--exe", "--build", "-O3", "--no-timing",
            "-Wno-fatal", "-Wno-WIDTH", "--prefix", "Vtop", "--top-module", TOPLEVEL, "-j", "2",
-           "-MAKEFLAGS", f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW={opt}",
+           "-MAKEFLAGS", f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW=-O0",
            "main.cpp", verilog.name, "-o", "engine_fast"]
     with simulator_environment("verilator"):
         r = subprocess.run(cmd, cwd=build_dir, capture_output=True, text=True)
