@@ -22,7 +22,9 @@ def unit_delays(plan: EnginePlan) -> dict:
     if not pipe:
         return {"reader": 6, "mac": 2 + 5, "post": 2, "skid": 0}
     pools = any(lp.pool for lp in plan.layers)      # the pooling comparison is registered
-    return {"reader": 11, "mac": 2 + 9 + pipe, "post": 7 if pools else 5, "skid": 1}
+    # (several block sizes: the MAC scheduler's read addresses registered)
+    return {"reader": 11, "mac": 2 + 9 + pipe + int(plan.mixed), "post": 7 if pools else 5,
+            "skid": 1}
 
 
 def _reader_cycles(plan: EnginePlan, lp: LayerPlan) -> tuple[int, int]:

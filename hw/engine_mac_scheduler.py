@@ -48,7 +48,8 @@ class MACScheduler(wiring.Component):
 
     Latency and resources
     ---------------------
-    ``2 + MACLanes.delay`` cycles from a term to its Y word (memories, lanes).  ``lanes`` weight
+    ``2 + MACLanes.delay`` cycles from a term to its Y word (memories, lanes; one more with
+    registered read addresses, pipelined plans of several block sizes).  ``lanes`` weight
     banks of ``bank_depth`` words, the MAC lanes.
 
     Members
@@ -85,7 +86,14 @@ class MACScheduler(wiring.Component):
 
     @property
     def delay(self) -> int:
-        return 2 + self._lanes_impl.delay
+        return 2 + self._lanes_impl.delay + self._read_reg
+
+    @property
+    def _read_reg(self) -> int:
+        """Pipelined plans of several block sizes register the memories' read addresses (the
+        layer's mirror bin and the Z buffer's per-layer bank order were an ECP5 critical
+        path): a cycle more."""
+        return int(self._plan.mixed and bool(self._plan.fft.pipeline))
 
     def _y_address(self, bin_, group, slot):
         plan = self._plan
@@ -209,9 +217,16 @@ class MACScheduler(wiring.Component):
             if plan.has_dense:  # the pair of input blocks j/2 is sample j/2 of the slot
                 pair = Cat(rz, Const(0, lk + fb))[:lk + fb]
                 addr = Mux(d.dense, Cat(pair, bz) if ZS > 1 else pair, addr)
-            m.d.comb += self.z_addr[c].eq(addr)
+            if self._read_reg:
+                m.d.sync += self.z_addr[c].eq(addr)
+            else:
+                m.d.comb += self.z_addr[c].eq(addr)
         for ram in wbanks:
-            m.d.comb += [ram.r_addr.eq(wa), ram.r_en.eq(1)]
+            if self._read_reg:
+                m.d.comb += ram.r_en.eq(1)
+                m.d.sync += ram.r_addr.eq(wa)
+            else:
+                m.d.comb += [ram.r_addr.eq(wa), ram.r_en.eq(1)]
         term = data.StructLayout({"valid": 1, "first": 1, "last": 1, "odd": 1,
                                   "tag": ybits + len(mg)})
         t0 = Signal(term)
@@ -222,8 +237,10 @@ class MACScheduler(wiring.Component):
         if plan.has_dense:
             m.d.comb += t0.tag[:ybits].eq(Mux(d.dense, self._dense_y_address(mg, by),
                                               self._y_address(mm, mg, by)))
-        t1, t2 = Signal(term, name="term1"), Signal(term, name="term2")  # the memories' delay
-        m.d.sync += [t1.eq(t0), t2.eq(t1)]
+        # the memories' delay (and the read addresses' register)
+        terms = [t0] + [Signal(term, name=f"term{i + 1}") for i in range(2 + self._read_reg)]
+        m.d.sync += [b.eq(a) for a, b in zip(terms, terms[1:])]
+        t2 = terms[-1]
         m.d.comb += [
             mac.valid.eq(t2.valid), mac.first.eq(t2.first), mac.last.eq(t2.last),
             mac.odd.eq(t2.odd), mac.tag.eq(t2.tag), mac.acc_shift.eq(d.acc_shift),

@@ -48,10 +48,10 @@ def test_cycle_estimate_within_5_percent_of_rtl(name, build, p, d, lanes, pipeli
         assert abs(estimate_layer_cycles(plan, lp) - got) <= 0.10 * got, (i, got)
 
 
-@pytest.mark.parametrize("pipeline", [0, 1, 2])
-def test_unit_delays_are_the_units_own(pipeline):
+@pytest.mark.parametrize("pipeline, ks", [(0, 8), (1, 8), (2, 8), (0, [4, 8]), (2, [4, 8])])
+def test_unit_delays_are_the_units_own(pipeline, ks):
     rng = np.random.default_rng(1)
-    qnet, _ = quantized(cnn_net(rng, 8, (1, 6, 6), (8,), 4), rng)
+    qnet, _ = quantized(cnn_net(rng, ks, (1, 6, 6), (8,), 4), rng)
     plan = plan_engine(qnet, lanes=2, pipeline=pipeline)
     u = unit_delays(plan)
     units = {"reader": FrameReader(plan), "mac": MACScheduler(plan), "post": PostProcessor(plan)}
