@@ -9,7 +9,8 @@ iCE40 EBR); where the engine reads more per cycle, the memory is banked or repli
 * **Activation tensors** (the network's input, every layer's output) live in two ping-pong
   buffers.  A tensor of ``C`` channels of ``S`` pixels (a vector: ``C`` features, ``S = 1``) is
   *block-interleaved*: element ``(c, pix)`` is in bank ``(c >> log2 k) & 1`` (the parity of its
-  block of ``k`` channels) at ``local(c) * S + pix``, ``local(c)`` being ``c`` without that bit.
+  block of ``k`` channels) at ``local(c) * S + pix``, ``local(c)`` being ``c`` without that bit
+  (``k``: the block size of the layer that writes the tensor; the input's: the first layer's).
   A layer's two outputs per clock are blocks ``2s`` and ``2s + 1`` of one IFFT frame: the same
   local address in the two banks.  Each bank is ``act_replicas`` copies written together, so
   that an FC layer reading a vector (``gather = 0``) reads samples ``t`` and ``t + 1`` of blocks

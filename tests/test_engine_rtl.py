@@ -37,15 +37,16 @@ CASES = [
     ("cnn-k8-stride2-nopad", lambda r: cnn_net(r, 8, (3, 7, 7), (8,), 4, stride=2, padding=0,
                                                 pool=False), 1, None, 2, "verilator"),
     # a block size per layer: the smaller ones zero-stuffed through the k_max-point engine
-    ("fc-mixed-k4-8", lambda r: fc_net(r, [4, 8, 4], [20, 24, 12, 6]), 1, None, 2, "verilator"),
+    pytest.param("fc-mixed-k4-8", lambda r: fc_net(r, [4, 8, 4], [20, 24, 12, 6]), 1, None, 2,
+                 "verilator", marks=pytest.mark.slow, id="fc-mixed-k4-8"),   # make bench
     ("fc-mixed-k16-4-p2-icarus", lambda r: fc_net(r, [16, 4], [40, 24, 10]), 2, 2, 4, "icarus"),
-    ("cnn-mixed-k4-8-pool", lambda r: cnn_net(r, [4, 8, 8], (1, 6, 6), (4, 8), 5), 1, None, 2,
-     "verilator"),
+    pytest.param("cnn-mixed-k4-8-pool", lambda r: cnn_net(r, [4, 8, 8], (1, 6, 6), (4, 8), 5), 1,
+                 None, 2, "verilator", marks=pytest.mark.slow, id="cnn-mixed-k4-8-pool"),
     # dense layers (k = 1): real products on the MAC lanes, the FFT engine bypassed
     ("fc-dense-last-k8-8-1-icarus", lambda r: fc_net(r, [8, 8, 1], [20, 24, 16, 6]), 1, None, 2,
      "icarus"),
-    ("cnn-dense-k4-8-1-p2", lambda r: cnn_net(r, [4, 8, 1], (1, 6, 6), (4, 8), 5), 2, 2, 4,
-     "verilator"),
+    pytest.param("cnn-dense-k4-8-1-p2", lambda r: cnn_net(r, [4, 8, 1], (1, 6, 6), (4, 8), 5), 2,
+                 2, 4, "verilator", marks=pytest.mark.slow, id="cnn-dense-k4-8-1-p2"),
 ]
 
 
@@ -67,7 +68,8 @@ def test_engine_rtl_bit_exact(name, build, p, d, lanes, sim, tmp_path):
 @pytest.mark.parametrize("tech, sim, pipeline, lanes, net", [
     ("ecp5", "verilator", 2, 2, "cnn"), ("ice40", "icarus", 0, 1, "mlp"),
     ("ecp5", "icarus", 2, 2, "cnn-k4"),     # pooled vectors 4 cycles long: the forwarded write
-    ("ecp5", "verilator", 2, 1, "cnn-mixed"),   # k = 4 then 8: stuffed frames, pipelined units
+    # k = 4 then 8: stuffed frames, pipelined units (long: make bench)
+    pytest.param("ecp5", "verilator", 2, 1, "cnn-mixed", marks=pytest.mark.slow),
     ("ice40", "icarus", 0, 1, "mlp-dense"),     # dense first and last: the bypass's credits
     pytest.param("ice40", "verilator", 1, 2, "cnn", marks=pytest.mark.slow)])
 def test_engine_rtl_technology_layers(tech, sim, pipeline, lanes, net, tmp_path):
@@ -183,8 +185,9 @@ def test_engine_rtl_overlaps_vectors(tmp_path):
     assert one["rtl_cycles"] > 3 * marginal
 
 
+@pytest.mark.slow
 def test_engine_rtl_dense_layer_on_the_same_engine(tmp_path):
-    """The dense baseline is measured, not computed: the same FC layer with k = 1 on the engine
+    """make bench (two engine builds).  The dense baseline is measured, not computed: the same FC layer with k = 1 on the engine
     built for k = 8 runs its real products on the MAC lanes (bit exact, checked inside), a
     marginal vector costing the lanes' interval (groups * q + 1 cycles) within 10 %."""
     need("verilator")
