@@ -12,6 +12,7 @@ from golden.engine_plan import EnginePlan
 from .counters import below_limit
 from .engine_mac import MACLanes
 from .engine_sequencer import descriptor_layout
+from .engine_spectra import dense_y_word
 from .fixed import complex_layout
 from .ram import SimpleDualPortRAM
 
@@ -101,18 +102,6 @@ class MACScheduler(wiring.Component):
         gb = (plan.ybuf_depth // plan.k).bit_length() - 1
         parts = [bin_[:lk]] + ([group[:gb]] if gb else []) + ([slot] if plan.y_slots > 1 else [])
         return Cat(*parts)
-
-    def _dense_y_address(self, group, slot):
-        """A dense layer's Y word: output ``g * lanes + lane`` at word ``g`` of the slot (no
-        bins), with one lane ``g``'s bit 0 moved to the group bit ``log2 k`` the Y banks are
-        split on (the reader takes outputs ``2u`` and ``2u + 1`` in one cycle)."""
-        plan = self._plan
-        lk = plan.k.bit_length() - 1
-        gb = (plan.ybuf_depth // plan.k).bit_length() - 1
-        g = Cat(group, Const(0, lk + gb))[:lk + gb]
-        if plan.lanes == 1:
-            g = Cat(g[1:lk + 1], g[0], g[lk + 1:])
-        return Cat(g, slot) if plan.y_slots > 1 else g
 
     def _ready(self, b, more):
         """Vector ``b`` may start: its Z slot full, its Y slot free, vectors left (``more``),
@@ -235,7 +224,7 @@ class MACScheduler(wiring.Component):
                      # Y slot = Cat(bin, group, slot): groups of k words (bins padded)
                      t0.tag.eq(Cat(self._y_address(mm, mg, by), mg))]
         if plan.has_dense:
-            m.d.comb += t0.tag[:ybits].eq(Mux(d.dense, self._dense_y_address(mg, by),
+            m.d.comb += t0.tag[:ybits].eq(Mux(d.dense, dense_y_word(plan, mg, by),
                                               self._y_address(mm, mg, by)))
         # the memories' delay (and the read addresses' register)
         terms = [t0] + [Signal(term, name=f"term{i + 1}") for i in range(2 + self._read_reg)]

@@ -12,6 +12,7 @@ from golden.engine_plan import EnginePlan
 from .counters import below_limit
 from .engine_activations import READ_LANES, _request, activation_read_delay
 from .engine_sequencer import descriptor_layout
+from .engine_spectra import dense_y_word
 from .fixed import complex_layout
 from .ram import SimpleDualPortRAM
 from .select import select
@@ -470,20 +471,14 @@ def lane_a_of(rf, lanes):
 
 def dense_y_address(plan, rf, rt, rh, j_now, c):
     """A dense layer's Y address for copy ``c`` of an output step: sample ``t`` of frame ``rf``
-    is the pair ``u = rf k + t`` of outputs ``2u``, ``2u + 1``, output ``g * lanes + lane`` at
-    word ``g`` (``hw.engine_mac_scheduler.MACScheduler._dense_y_address``).  Several lanes:
-    copy ``c`` reads sample ``2 rt + c``'s group; one lane: outputs ``2u + c`` of the step's
-    sample (``g``'s bit 0 at the group bit)."""
-    k, lanes, yd = plan.k, plan.lanes, plan.ybuf_depth
-    lk = k.bit_length() - 1
-    gb = (yd // k).bit_length() - 1
-    if lanes > 1:
-        u = Cat(Const(c, 1), rt, rf)
-        g = u >> ((lanes // 2).bit_length() - 1)
+    is the pair ``u = rf k + t`` of outputs ``2u``, ``2u + 1`` (:func:`hw.engine_spectra.
+    dense_y_word`).  Several lanes: copy ``c`` reads sample ``2 rt + c``'s group; one lane:
+    output ``2u + c`` of the step's sample."""
+    if plan.lanes > 1:
+        group = Cat(Const(c, 1), rt, rf) >> ((plan.lanes // 2).bit_length() - 1)
     else:
-        u = Cat(j_now, rt, rf)
-        g = Cat(u[:lk], Const(c, 1), u[lk:])
-    return Cat(Cat(g, Const(0, lk + gb))[:lk + gb], rh)
+        group = Cat(Const(c, 1), j_now, rt, rf)
+    return dense_y_word(plan, group, rh)
 
 
 def mirror_of(m, reader, rf, rt, rh, j_now, plan):

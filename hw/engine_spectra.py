@@ -10,7 +10,20 @@ from amaranth.lib.wiring import In, Out
 from .ram import SimpleDualPortRAM
 from .select import select
 
-__all__ = ["CopiedMemory", "PairedBanks", "ZBuffer", "YBanks"]
+__all__ = ["CopiedMemory", "PairedBanks", "ZBuffer", "YBanks", "dense_y_word"]
+
+
+def dense_y_word(plan, group, slot):
+    """A dense layer's Y address (the MAC scheduler writes it, the reader reads it): output
+    ``g * lanes + lane`` at word ``g`` of the slot (no bins); with one lane ``g``'s bit 0 moved
+    to the group bit ``log2 k`` the banks are split on (the reader takes outputs ``2u`` and
+    ``2u + 1`` in one cycle)."""
+    lk = plan.k.bit_length() - 1
+    gb = (plan.ybuf_depth // plan.k).bit_length() - 1
+    g = Cat(group, Const(0, lk + gb))[:lk + gb]
+    if plan.lanes == 1:
+        g = Cat(g[1:lk + 1], g[0], g[lk + 1:])
+    return Cat(g, slot) if plan.y_slots > 1 else g
 
 
 class CopiedMemory(wiring.Component):
